@@ -179,7 +179,7 @@ def export_has_key(export: t.Optional[t.Mapping[str, t.Any]]) -> bool:
 
 
 def read_state(export: t.Optional[t.Mapping[str, t.Any]]) -> t.Dict[str, t.Any]:
-    """{'present', 'file_name', 'sha256_prefix', 'source'} from a settings export.
+    """{'present', 'file_name', 'sha256_prefix'} from a settings export.
 
     ``sha256_prefix`` is the content hash carried by a name this collection made (None otherwise).
     """
@@ -189,7 +189,6 @@ def read_state(export: t.Optional[t.Mapping[str, t.Any]]) -> t.Dict[str, t.Any]:
         "present": bool(name),
         "file_name": name or None,
         "sha256_prefix": fingerprint_from_name(name, ROLE),
-        "source": "settings export",
     }
 
 
@@ -200,5 +199,4 @@ def state_from_list(listed: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
         "present": bool(listed.get("present")),
         "file_name": name or None,
         "sha256_prefix": fingerprint_from_name(name, ROLE),
-        "source": "custom-cert list",
     }
