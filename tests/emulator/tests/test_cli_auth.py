@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from test_cli_helpers import *  # noqa: F401,F403
+from test_cli_helpers import PASSWORD, file_mode
 
 S = "https://node1.c1.tsm.test:8850"
 CREDS = ["-s", S, "-u", "tsmadmin", "-p", PASSWORD, "--trust-admin-controller-cert"]

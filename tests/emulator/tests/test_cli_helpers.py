@@ -1,6 +1,7 @@
 """Fixtures for the tsm CLI tests: a hand-made cluster directory (no daemon) and a test PKI.
 
-Test modules do ``from test_cli_helpers import *``. The cluster runs with
+Test modules import the helpers they use from here; conftest.py offers the fixtures to
+every test module. The cluster runs with
 TSM_EMULATOR_NO_DAEMON=1: apply/start/stop skip the daemon and report every gateway "up"
 (after the CLI's own gateway-can-load check).
 """
@@ -41,7 +42,7 @@ class Cluster:
         e.update(env or {})
         path = next(n["tsm_path"] for n in self.cluster["nodes"] if n["name"] == node)
         return subprocess.run([path] + [str(a) for a in args], input=input, capture_output=True, text=True,
-                              env=e, timeout=60)
+                              env=e, timeout=60, check=False)
 
     def ok(self, *args, **kw):
         r = self.tsm(*args, **kw)
@@ -108,7 +109,7 @@ def make_cluster(d, version="2024.2", nodes=2, authorized=None, accounts=None):
     cluster = {"name": "c1", "index": 1, "version": version, "code": code, "python": sys.executable,
                "initial_node": "node1", "authorized_users": [_user()] if authorized is None else authorized,
                "nodes": [], "controller": {"node": "node1", "address": "127.201.1.1", "port": 8850,
-                                            "url": "https://node1.c1.tsm.test:8850"},
+                                           "url": "https://node1.c1.tsm.test:8850"},
                "repository": {"node": "node1", "address": "127.201.1.1", "port": 8060, "pg_version": "15",
                               "real_postgres": False, "user": "tsm"}}
     if accounts is not None:
@@ -215,7 +216,9 @@ def pki(tmp_path_factory):
     ec_key = ec.generate_private_key(ec.SECP256R1())
     ec_cert = make_cert(ec_key, "ec.c1.tsm.test", inter_key, inter.subject, sans=["ec.c1.tsm.test"])
     ed_key = ed25519.Ed25519PrivateKey.generate()
-    pem = lambda c: c.public_bytes(serialization.Encoding.PEM)  # noqa: E731
+
+    def pem(c):
+        return c.public_bytes(serialization.Encoding.PEM)
 
     p.cert = _write(os.path.join(d, "server.crt"), pem(cert))
     p.cert_pem_ext = _write(os.path.join(d, "server.pem"), pem(cert))

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from test_cli_helpers import *  # noqa: F401,F403
+from test_cli_helpers import EMU, file_mode, knobs, state, versions
 
 
 # ---- job lock ---------------------------------------------------------------------------
@@ -68,7 +68,7 @@ def test_job_lock_during_a_real_apply(cluster, pki):
 
 def test_lock_held_calls_knob(cluster):
     cluster.knobs(lock_held_calls=2)
-    for _ in range(2):
+    for _attempt in range(2):
         snap = cluster.snapshot()
         r = cluster.fail("security", "kms", "set-mode", "local")
         assert "Another job is in progress" in r.stderr
@@ -137,7 +137,7 @@ def test_call_log_format(cluster, pki):
 
 def test_call_log_concurrent_appends(cluster):
     procs = [subprocess.Popen([cluster.cluster["nodes"][0]["tsm_path"], "status"], stdout=subprocess.DEVNULL)
-             for _ in range(8)]
+             for _n in range(8)]
     for p in procs:
         assert p.wait(30) == 0
     assert len(cluster.calls()) == 8

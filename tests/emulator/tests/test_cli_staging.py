@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from test_cli_helpers import *  # noqa: F401,F403
+from test_cli_helpers import file_mode, knobs
 
 
 def stage_ssl(c, p):

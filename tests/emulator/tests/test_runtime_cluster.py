@@ -124,7 +124,7 @@ def test_inventory_without_pyyaml_is_the_same_yaml(cl):
 def test_calls_and_knobs_commands(cl):
     d, c = cl["dir"], cl["cluster"]
     p = subprocess.run([c["nodes"][0]["tsm_path"], "version"], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, timeout=30)
+                       stderr=subprocess.PIPE, text=True, timeout=30, check=False)
     assert p.returncode == 0, p.stderr
     out = rt.cli("calls", d).stdout
     assert out.splitlines()[0].split()[:3] == ["#", "time", "node"]
@@ -149,8 +149,8 @@ def test_http_page_when_ssl_off(cl):
     r = rt.reload(cl["dir"])
     assert r["ok"] and set(r["gateways"].values()) == {"up"}
     for i in range(3):
-        addr, https, http, _ = _gw(c, i)
-        code, _, body = rt.http_get(addr, http)
+        addr, https, http, _host = _gw(c, i)
+        code, _headers, body = rt.http_get(addr, http)
         assert code == 200 and b"Tableau Server" in body
         assert not rt.port_open(addr, https)
 
@@ -171,7 +171,7 @@ def test_gateway_protocol_matrix(cl, protocols, accepted):
     assert r["ok"], r
     nodes = range(3) if protocols == HARDENED else [1]
     for i in nodes:
-        addr, https, _, _ = _gw(cl["cluster"], i)
+        addr, https, _http, _host = _gw(cl["cluster"], i)
         for v in rt.TLS:
             ok, detail = rt.handshake(addr, https, v)
             assert ok == (v in accepted), (protocols, v, detail)
@@ -182,20 +182,20 @@ def test_gateway_protocol_matrix(cl, protocols, accepted):
 def test_client_can_do_tls11_so_refusals_are_the_servers(cl):
     # The client context used above really speaks TLS 1.0/1.1 when a server allows it.
     _external(cl, "all, -SSLv2, -SSLv3")
-    addr, https, _, _ = _gw(cl["cluster"], 0)
+    addr, https, _http, _host = _gw(cl["cluster"], 0)
     assert rt.handshake(addr, https, "TLSv1.1")[0]
     assert rt.handshake(addr, https, "TLSv1")[0]
 
 
 def test_openssl_s_client(cl):
     _external(cl, HARDENED)
-    addr, https, _, _ = _gw(cl["cluster"], 2)
+    addr, https, _http, _host = _gw(cl["cluster"], 2)
 
     def s_client(*args):
         p = subprocess.run(["openssl", "s_client", "-connect", "%s:%d" % (addr, https),
                             "-cipher", "DEFAULT:@SECLEVEL=0", "-showcerts"] + list(args),
                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True, timeout=20)
+                           stderr=subprocess.STDOUT, text=True, timeout=20, check=False)
         return p.returncode, p.stdout
 
     rc, out = s_client("-tls1_1")
@@ -210,7 +210,7 @@ def test_served_cert_is_applied_cert_and_chain_is_sent(cl):
     _external(cl, HARDENED)
     c = cl["cluster"]
     for i in range(3):
-        addr, https, _, host = _gw(c, i)
+        addr, https, _http, host = _gw(c, i)
         ok, detail = rt.handshake(addr, https)
         assert ok and detail[1] == cl["pki"]["fingerprint"]
         # Verification against the root alone succeeds only if the intermediate is sent.
@@ -218,26 +218,26 @@ def test_served_cert_is_applied_cert_and_chain_is_sent(cl):
         assert ok, detail
     # Without the chain configured, the same verification fails.
     _external(cl, HARDENED, chain=False)
-    addr, https, _, host = _gw(c, 0)
+    addr, https, _http, host = _gw(c, 0)
     ok, detail = rt.handshake(addr, https, cafile=cl["pki"]["root"], server_hostname=host)
     assert not ok and "CERTIFICATE_VERIFY_FAILED" in detail
 
 
 def test_http_redirects_to_https_when_ssl_on(cl):
     _external(cl, HARDENED)
-    addr, https, http, _ = _gw(cl["cluster"], 1)
-    code, headers, _ = rt.http_get(addr, http, "/#/signin?x=1")
+    addr, https, http, _host = _gw(cl["cluster"], 1)
+    code, headers, _body = rt.http_get(addr, http, "/#/signin?x=1")
     assert code == 301
     want = "https://%s%s/" % (addr, "" if https == 443 else ":%d" % https)
     assert headers["Location"].startswith(want)
-    code, _, body = rt.http_get(addr, https, "/", tls=True)
+    code, _headers, body = rt.http_get(addr, https, "/", tls=True)
     assert code == 200 and b"Tableau Server" in body
 
 
 def test_encrypted_key_with_passphrase(cl):
     r = _external(cl, HARDENED, pki=cl["enc"], passphrase="p4ss phrase!")
     assert r["ok"], r
-    addr, https, _, _ = _gw(cl["cluster"], 0)
+    addr, https, _http, _host = _gw(cl["cluster"], 0)
     ok, detail = rt.handshake(addr, https)
     assert ok and detail[1] == cl["enc"]["fingerprint"]
     r = _external(cl, HARDENED, pki=cl["enc"], passphrase="wrong")
@@ -252,11 +252,11 @@ def test_bad_cert_takes_gateway_down(cl):
     assert r["ok"] is False and "error" in r
     for i in range(3):
         assert r["gateways"]["node%d" % (i + 1)].startswith("error: ")
-        addr, https, http, _ = _gw(c, i)
+        addr, https, http, _host = _gw(c, i)
         assert not rt.port_open(addr, https) and not rt.port_open(addr, http)
     api = rt.Api(c)
     assert api.login()[0] == 204
-    code, _, body = api.call("GET", "/status")
+    code, _headers, body = api.call("GET", "/status")
     assert body["clusterStatus"]["rollupStatus"] == "DEGRADED"
     # invalid protocols also keep the gateway down; a good config brings it back
     r = _external(cl, "-all")
@@ -281,14 +281,14 @@ def test_tsm_cli_apply_drives_the_daemon(cl):
 
     def run(*args, stdin=None):
         return subprocess.run([tsm] + list(args), input=stdin, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, timeout=60)
+                              stderr=subprocess.PIPE, text=True, timeout=60, check=False)
 
     p = run("security", "external-ssl", "enable", "--cert-file", pki["cert"], "--key-file",
             pki["key"], "--chain-file", pki["chain"], "--protocols", "all -SSLv2 -SSLv3 -TLSv1")
     assert p.returncode == 0, p.stdout + p.stderr
     p = run("pending-changes", "apply", "--ignore-prompt")
     assert p.returncode == 0, p.stdout + p.stderr
-    addr, https, _, _ = _gw(c, 2)
+    addr, https, _http, _host = _gw(c, 2)
     ok, detail = rt.handshake(addr, https, "TLSv1.1")
     assert ok and detail[1] == pki["fingerprint"], detail
     assert not rt.handshake(addr, https, "TLSv1")[0]
@@ -370,34 +370,34 @@ def test_controller_api(cl):
     assert api.call("POST", "/login", {"x": 1})[0] == 400
     code, headers = api.login()
     assert code == 204 and headers["Set-Cookie"].startswith("AUTH_COOKIE=")
-    code, _, body = api.call("GET", "/status")
+    code, _headers, body = api.call("GET", "/status")
     assert code == 200
     cs = body["clusterStatus"]
     assert cs["rollupStatus"] == "RUNNING"
     assert [n["nodeId"] for n in cs["nodes"]] == ["node1", "node2", "node3"]
     gw = [s for s in cs["nodes"][1]["services"] if s["serviceName"] == "gateway"][0]
     assert gw["instances"][0]["processStatus"] == "Running"
-    code, _, body = api.call("GET", "/nodes")
+    code, _headers, body = api.call("GET", "/nodes")
     assert code == 200 and len(body["clusterNodes"]["nodes"]) == 3
-    code, _, body = api.call("GET", "/configurations/requested/version")
+    code, _headers, body = api.call("GET", "/configurations/requested/version")
     ver = body["version"]
-    code, _, body = api.call("GET", "/configurations/%d/keys" % ver)
+    code, _headers, body = api.call("GET", "/configurations/%d/keys" % ver)
     assert code == 200
     keys = body["configKeys"]
     assert keys["ssl.enabled"] == "true" and keys["ssl.protocols"] == HARDENED
     assert keys["ssl.cert.file_name"] == "server.crt"
-    code, _, body = api.call("GET", "/configurations/%d/keys/ssl.protocols" % ver)
+    code, _headers, body = api.call("GET", "/configurations/%d/keys/ssl.protocols" % ver)
     assert code == 200 and body == {"configKeys": {"ssl.protocols": HARDENED}}
     assert api.call("GET", "/configurations/%d/keys/no.such.key" % ver)[0] == 404
     # secrets are ENC(...)
     rt.apply_external_ssl(d, cl["enc"], protocols=HARDENED, passphrase="p4ss phrase!")
-    code, _, body = api.call("GET", "/configurations/%d/keys/ssl.key.passphrase" % ver)
+    code, _headers, body = api.call("GET", "/configurations/%d/keys/ssl.key.passphrase" % ver)
     v = body["configKeys"]["ssl.key.passphrase"]
     assert v.startswith("ENC(") and "p4ss" not in v
-    code, _, body = api.call("GET", "/export?includeBinaryVersion=true")
+    code, _headers, body = api.call("GET", "/export?includeBinaryVersion=true")
     assert code == 200 and "configKeys" in body and "p4ss phrase!" not in json.dumps(body)
     assert body["binaryVersion"] == c["code"]
-    code, _, body = api.call("GET", "/asyncJobs")
+    code, _headers, body = api.call("GET", "/asyncJobs")
     assert code == 200 and isinstance(body["asyncJobs"], list)
     assert api.call("GET", "/asyncJobs/999999")[0] == 404
     assert api.call("POST", "/logout")[0] == 204
@@ -423,7 +423,7 @@ def test_stop_and_start_services(cl):
     r = daemon.request(d, {"op": "stop_services"})
     assert r["ok"] and r["server"] == "STOPPED" and r["repository"] == "stopped"
     for i in range(3):
-        addr, https, http, _ = _gw(c, i)
+        addr, https, http, _host = _gw(c, i)
         assert not rt.port_open(addr, https) and not rt.port_open(addr, http)
     assert not rt.port_open(c["repository"]["address"], 8060)
     api = rt.Api(c)
@@ -432,7 +432,7 @@ def test_stop_and_start_services(cl):
     r = daemon.request(d, {"op": "start_services"})
     assert r["ok"] and r["server"] == "RUNNING" and set(r["gateways"].values()) == {"up"}
     assert rt.port_open(c["repository"]["address"], 8060)
-    addr, https, _, _ = _gw(c, 0)
+    addr, https, _http, _host = _gw(c, 0)
     assert rt.handshake(addr, https, "TLSv1.2")[0]
 
 
@@ -448,7 +448,7 @@ def test_cli_stop_and_start(cl):
     out = rt.cli_json("start", d)
     TIMINGS["start_s"] = time.time() - t0
     assert out["gateways"] == {"node1": "up", "node2": "up", "node3": "up"}
-    addr, https, _, _ = _gw(c, 0)
+    addr, https, _http, _host = _gw(c, 0)
     ok, detail = rt.handshake(addr, https)          # applied state survives a restart
     assert ok and detail[1] == cl["pki"]["fingerprint"]
 
@@ -472,7 +472,7 @@ def test_two_clusters_side_by_side(cl, tmp_path):
         # both clusters answer at the same time
         n2 = c2["nodes"][1]
         assert rt.http_get(n2["address"], n2["gateway"]["http_port"])[0] == 200
-        addr, https, _, _ = _gw(c1, 1)
+        addr, https, _http, _host = _gw(c1, 1)
         assert rt.handshake(addr, https)[0]
         assert rt.Api(c2).login()[0] == 204 and rt.Api(c1).login()[0] == 204
         # the same name cannot be used twice at once
@@ -498,7 +498,7 @@ def test_sslrequest_responder_fallback(tmp_path):
     d = str(tmp_path / "nopg")
     env = dict(os.environ, TSM_EMULATOR_NO_POSTGRES="1")
     p = subprocess.run([sys.executable, rt.CLI, "create", d, "--nodes", "1"], env=env,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60, check=False)
     assert p.returncode == 0, p.stderr
     try:
         c = layout.load_cluster(d)

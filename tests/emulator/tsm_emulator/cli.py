@@ -41,17 +41,17 @@ class Fail(Exception):
 
 # ---- command tree ---------------------------------------------------------------------
 
-def O(long, short=None, value=True, required=False, meta="value", help=""):  # noqa: E741
+def Opt(long, short=None, value=True, required=False, meta="value", help=""):
     return {"long": long, "short": short, "value": value, "required": required, "meta": meta, "help": help}
 
 
 GLOBAL_OPTIONS = [
-    O("--username", "-u", meta="user", help="TSM administrator account name"),
-    O("--password", "-p", meta="password", help="password (read from stdin when -u is given without -p)"),
-    O("--server", "-s", meta="https://<name>:<port>", help="Administration Controller URL"),
-    O("--trust-admin-controller-cert", value=False, help="trust the controller's self-signed certificate"),
-    O("--help", "-h", value=False, help="show help"),
-    O("--request-timeout", meta="seconds", help="seconds to wait for the command to finish (default 1800)"),
+    Opt("--username", "-u", meta="user", help="TSM administrator account name"),
+    Opt("--password", "-p", meta="password", help="password (read from stdin when -u is given without -p)"),
+    Opt("--server", "-s", meta="https://<name>:<port>", help="Administration Controller URL"),
+    Opt("--trust-admin-controller-cert", value=False, help="trust the controller's self-signed certificate"),
+    Opt("--help", "-h", value=False, help="show help"),
+    Opt("--request-timeout", meta="seconds", help="seconds to wait for the command to finish (default 1800)"),
 ]
 
 
@@ -67,13 +67,13 @@ def _maestro(svc):
     return G(
         "Prep flow connections to %s" % ("Rserve" if svc == "rserve" else "TabPy"),
         enable=L("cli_security:maestro_enable", "write", [
-            O("--connection-type", required=True, meta="maestro-%s|maestro-%s-secure" % (svc, svc)),
-            O("--%s-host" % svc, required=True, meta="host"),
-            O("--%s-port" % svc, required=True, meta="port"),
-            O("--%s-username" % svc, meta="user"),
-            O("--%s-password" % svc, meta="password"),
-            O("--%s-connect-timeout-ms" % svc, meta="ms"),
-            O("--certificate-file", "-cf", meta="file"),
+            Opt("--connection-type", required=True, meta="maestro-%s|maestro-%s-secure" % (svc, svc)),
+            Opt("--%s-host" % svc, required=True, meta="host"),
+            Opt("--%s-port" % svc, required=True, meta="port"),
+            Opt("--%s-username" % svc, meta="user"),
+            Opt("--%s-password" % svc, meta="password"),
+            Opt("--%s-connect-timeout-ms" % svc, meta="ms"),
+            Opt("--certificate-file", "-cf", meta="file"),
         ], "Enable the connection"),
         disable=L("cli_security:maestro_disable", "write", help="Disable the connection"),
     )
@@ -85,7 +85,7 @@ TREE = G(
         "Security configuration",
         custom_cert=G(
             "Custom CA certificate",
-            add=L("cli_security:custom_cert_add", "write", [O("--cert-file", "-c", required=True, meta="file")],
+            add=L("cli_security:custom_cert_add", "write", [Opt("--cert-file", "-c", required=True, meta="file")],
                   "Add a custom certificate (PEM or DER)"),
             delete=L("cli_security:custom_cert_delete", "write", help="Delete the custom certificate"),
             list=L("cli_security:custom_cert_list", "read", help="List details of the custom certificate"),
@@ -93,11 +93,11 @@ TREE = G(
         external_ssl=G(
             "Gateway (external) SSL",
             enable=L("cli_security:external_ssl_enable", "write", [
-                O("--cert-file", required=True, meta="file.crt"),
-                O("--key-file", required=True, meta="file.key"),
-                O("--chain-file", meta="chainfile.crt"),
-                O("--passphrase", meta="passphrase"),
-                O("--protocols", meta="list"),
+                Opt("--cert-file", required=True, meta="file.crt"),
+                Opt("--key-file", required=True, meta="file.key"),
+                Opt("--chain-file", meta="chainfile.crt"),
+                Opt("--passphrase", meta="passphrase"),
+                Opt("--protocols", meta="list"),
             ], "Enable and configure external SSL"),
             disable=L("cli_security:external_ssl_disable", "write", help="Disable external SSL"),
             list=L("cli_security:external_ssl_list", "read", help="List the external SSL settings"),
@@ -106,11 +106,11 @@ TREE = G(
             "Key management system",
             set_mode=G(
                 "Set the KMS mode",
-                aws=L("cli_security:kms_aws", "write", [O("--key-arn", required=True, meta="arn"),
-                                                        O("--aws-region", required=True, meta="region")],
+                aws=L("cli_security:kms_aws", "write", [Opt("--key-arn", required=True, meta="arn"),
+                                                        Opt("--aws-region", required=True, meta="region")],
                       "Use AWS KMS"),
-                azure=L("cli_security:kms_azure", "write", [O("--key-name", required=True, meta="name"),
-                                                            O("--vault-name", required=True, meta="name")],
+                azure=L("cli_security:kms_azure", "write", [Opt("--key-name", required=True, meta="name"),
+                                                            Opt("--vault-name", required=True, meta="name")],
                         "Use Azure Key Vault"),
                 local=L("cli_security:kms_local", "write", help="Use the local KMS (default)"),
             ),
@@ -123,10 +123,10 @@ TREE = G(
         repository_ssl=G(
             "Repository (PostgreSQL) SSL",
             enable=L("cli_security:repository_ssl_enable", "write",
-                     [O("--internal-only", "-i", value=False)], "Enable repository SSL"),
+                     [Opt("--internal-only", "-i", value=False)], "Enable repository SSL"),
             disable=L("cli_security:repository_ssl_disable", "write", help="Disable repository SSL"),
             get_certificate_file=L("cli_security:repository_ssl_get_cert", "read",
-                                   [O("--file", "-f", required=True, meta="path")],
+                                   [Opt("--file", "-f", required=True, meta="path")],
                                    "Write the repository server certificate to a file"),
             list=L("cli_security:repository_ssl_list", "read", help="List the repository SSL settings"),
         ),
@@ -136,46 +136,46 @@ TREE = G(
         mutual_ssl=G(
             "Mutual (client certificate) SSL",
             configure=L("cli_security:mutual_configure", "write", [
-                O("--ca-cert", "-cf", meta="certificate-file.crt"),
-                O("--fallback-to-basic", "-fb", meta="true|false"),
-                O("--user-name-mapping", "-m", meta="upn|ldap|cn"),
-                O("--revocation-file", "-rf", meta="revoke-file.pem"),
+                Opt("--ca-cert", "-cf", meta="certificate-file.crt"),
+                Opt("--fallback-to-basic", "-fb", meta="true|false"),
+                Opt("--user-name-mapping", "-m", meta="upn|ldap|cn"),
+                Opt("--revocation-file", "-rf", meta="revoke-file.pem"),
             ], "Configure mutual SSL"),
             enable=L("cli_security:mutual_enable", "write", help="Enable mutual SSL"),
             disable=L("cli_security:mutual_disable", "write", help="Disable mutual SSL"),
         ),
-        list=L("cli_security:authentication_list", "read", [O("--verbose", "-v", value=False)],
+        list=L("cli_security:authentication_list", "read", [Opt("--verbose", "-v", value=False)],
                "List the authentication settings"),
     ),
     pending_changes=G(
         "Pending configuration changes",
-        list=L("cli_admin:pending_list", "read", [O("--config-only", value=False),
-                                                   O("--topology-only", value=False)], "List pending changes"),
-        apply=L("cli_admin:pending_apply", "apply", [O("--ignore-warnings", "-iw", value=False),
-                                                     O("--ignore-prompt", value=False)], "Apply pending changes"),
-        discard=L("cli_admin:pending_discard", "write", [O("--config-only", value=False),
-                                                         O("--topology-only", value=False)],
+        list=L("cli_admin:pending_list", "read", [Opt("--config-only", value=False),
+                                                  Opt("--topology-only", value=False)], "List pending changes"),
+        apply=L("cli_admin:pending_apply", "apply", [Opt("--ignore-warnings", "-iw", value=False),
+                                                     Opt("--ignore-prompt", value=False)], "Apply pending changes"),
+        discard=L("cli_admin:pending_discard", "write", [Opt("--config-only", value=False),
+                                                         Opt("--topology-only", value=False)],
                   "Discard pending changes"),
     ),
     configuration=G(
         "Configuration keys",
-        get=L("cli_admin:config_get", "read", [O("--key", "-k", required=True, meta="key")],
+        get=L("cli_admin:config_get", "read", [Opt("--key", "-k", required=True, meta="key")],
               "Show the applied value of a key"),
-        set=L("cli_admin:config_set", "write", [O("--key", "-k", required=True, meta="key"),
-                                                O("--value", "-v", meta="value"),
-                                                O("--default", "-d", value=False),
-                                                O("--force-keys", "-frc", value=False)], "Set a key"),
+        set=L("cli_admin:config_set", "write", [Opt("--key", "-k", required=True, meta="key"),
+                                                Opt("--value", "-v", meta="value"),
+                                                Opt("--default", "-d", value=False),
+                                                Opt("--force-keys", "-frc", value=False)], "Set a key"),
     ),
     settings=G(
         "Settings files",
         export=L("cli_admin:settings_export", "read",
-                 [O("--output-config-file", "-f", required=True, meta="file")], "Export the configuration"),
+                 [Opt("--output-config-file", "-f", required=True, meta="file")], "Export the configuration"),
         import_=L("cli_admin:settings_import", "write", [
-            O("--import-config-file", "-f", required=True, meta="file"),
-            O("--config-only", value=False), O("--topology-only", value=False),
-            O("--force-keys", "-frc", value=False)], "Import a configuration file"),
+            Opt("--import-config-file", "-f", required=True, meta="file"),
+            Opt("--config-only", value=False), Opt("--topology-only", value=False),
+            Opt("--force-keys", "-frc", value=False)], "Import a configuration file"),
     ),
-    status=L("cli_admin:status", "read", [O("--verbose", "-v", value=False)], "Show the server status"),
+    status=L("cli_admin:status", "read", [Opt("--verbose", "-v", value=False)], "Show the server status"),
     start=L("cli_admin:start", "job", help="Start the server"),
     stop=L("cli_admin:stop", "job", help="Stop the server"),
     restart=L("cli_admin:restart", "job", help="Restart the server"),
@@ -249,7 +249,9 @@ def parse(argv, prof):
 
 
 def usage_text(prof, node, path):
-    S = lambda k, **kw: fmt(prof["strings"][k], kw)  # noqa: E731
+    def S(k, **kw):
+        return fmt(prof["strings"][k], kw)
+
     lines = []
     cmd = " ".join(["tsm"] + list(path))
     if "handler" in node:

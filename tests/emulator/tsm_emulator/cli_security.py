@@ -281,7 +281,7 @@ def maestro_disable(ctx):
     svc = _svc(ctx)
     K = ctx.K
     keys = {K["%s_%s" % (svc, k)]: "" for k in ("connection_type", "host", "port", "username", "password",
-                                                 "connect_timeout_ms", "cert_file_name")}
+                                                "connect_timeout_ms", "cert_file_name")}
     keys[K["%s_enabled" % svc]] = "false"
     return stage(ctx, "maestro_" + svc, keys)
 

@@ -84,7 +84,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _cookie(self):
         for part in (self.headers.get("Cookie") or "").split(";"):
-            k, _, v = part.strip().partition("=")
+            k, _sep, v = part.strip().partition("=")
             if k == COOKIE:
                 return v
         return None

@@ -250,7 +250,7 @@ class Gateway:
             f.write(data)
         pw = cfg.get("passphrase") or ""
         try:
-            ctx.load_cert_chain(full, cfg["key"], password=lambda: pw.encode())
+            ctx.load_cert_chain(full, cfg["key"], password=pw.encode)
         except ssl.SSLError as e:
             raise GatewayError("cannot load certificate/key: %s" % (e.reason or e))
         except OSError as e:

@@ -217,7 +217,7 @@ def can_bind(addr, port):
 
 
 def free_port(addr, avoid=()):
-    for _ in range(50):
+    for _attempt in range(50):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             s.bind((addr, 0))

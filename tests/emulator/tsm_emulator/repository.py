@@ -141,12 +141,12 @@ class Repository:
         if os.geteuid() == 0:
             argv = ["runuser", "-u", "postgres", "--"] + argv
         p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True, timeout=timeout, cwd="/", **kw)
+                           text=True, timeout=timeout, cwd="/", check=False, **kw)
         if check and p.returncode != 0:
             tool = next((os.path.basename(a) for a in argv if a.startswith(self.bin or "/")),
                         argv[0])
             raise RuntimeError("%s failed (%d): %s" % (tool, p.returncode,
-                                                      p.stdout.strip()[-800:]))
+                                                       p.stdout.strip()[-800:]))
         return p
 
     def pg(self, tool):
@@ -371,7 +371,7 @@ class _SSLRequestResponder:
     def _loop(self):
         while not self._stop.is_set():
             try:
-                c, _ = self.sock.accept()
+                c, _peer = self.sock.accept()
             except socket.timeout:
                 continue
             except OSError:
