@@ -329,6 +329,8 @@ class CertificateCheckResult:
         self.key_format: t.Optional[str] = None
         self.key_encrypted = False
         self.key_pem: t.Optional[bytes] = None
+        # DER of the key's public key: the key's identity, whatever its encoding or encryption
+        self.key_id: t.Optional[bytes] = None
         self.chain: t.List[t.Any] = []
         self.chain_format: t.Optional[str] = None
         self.chain_pem: t.Optional[bytes] = None
@@ -477,6 +479,7 @@ def check_server_certificate(
         key_data = read_file(key_path, "key file")
         key, result.key_format, result.key_encrypted, unused = load_private_key(key_data, key_path, passphrase)
         result.key_pem = key_bytes_for_tsm(key_data, result.key_format, key, result.key_encrypted)
+        result.key_id = _spki(key.public_key())
         if unused:
             result.warnings.append("key file %s is not encrypted; the passphrase is ignored" % key_path)
     except CertificateError as exc:

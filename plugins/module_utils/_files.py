@@ -74,10 +74,11 @@ class PrivateCopies:
         os.chmod(self.path, 0o700)
         return self
 
-    def add(self, role: str, data: bytes, ext: str = ".crt") -> str:
+    def add(self, role: str, data: bytes, ext: str = ".crt", name_data: t.Optional[bytes] = None) -> str:
+        """Write ``data`` to a private file named after ``name_data`` (default: ``data``)."""
         if self.path is None:
             raise RuntimeError("PrivateCopies used outside of its context")
-        target = os.path.join(self.path, content_name(role, data, ext))
+        target = os.path.join(self.path, content_name(role, data if name_data is None else name_data, ext))
         if os.path.exists(target):
             return target
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

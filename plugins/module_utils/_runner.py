@@ -14,6 +14,9 @@
   stdin (tsm prompts for it when -u is given without -p), never on argv;
 - --request-timeout on the subcommands that accept it;
 - bounded retry while another TSM job holds the lock (LOCK_ERROR_RE);
+- bounded retry of a transient controller error (TRANSIENT_ERROR_RE), for read-only
+  calls only (``write=False`` and a read verb such as list/status/get/export): a write,
+  apply or job is never repeated, because tsm may have acted before it failed;
 - errors are TsmError with every secret masked in message, cmd, stdout, stderr.
 """
 
@@ -66,6 +69,21 @@ LOCK_ERROR_RE = re.compile(
     re.IGNORECASE,
 )
 
+# THE place that recognises a transient failure of the Administration Controller (HTTP 5xx
+# gateway/service errors, "try again", a reset or timed-out connection). Checked only after
+# LOCK_ERROR_RE, and acted on only for read-only calls (see is_read_only).
+TRANSIENT_ERROR_RE = re.compile(
+    r"\b50[234]\b|service\s+unavailable|temporarily\s+unavailable|bad\s+gateway|gateway\s+time-?out"
+    r"|try\s+again|connection\s+(was\s+)?reset|timed?\s*-?out\s+waiting",
+    re.IGNORECASE,
+)
+
+# Verbs (the last positional word of the tsm argv) of the commands that only read. A call is
+# retried on a transient error only when it is not marked write=True AND its verb is here.
+READ_ONLY_VERBS = frozenset([
+    "list", "status", "get", "export", "version", "get-certificate-file", "show",
+])
+
 _DATA_DIR_RE = re.compile(r"^(?P<prefix>.*)/opt/tableau/tableau_server/packages/customer-bin\.[^/]+/tsm$")
 
 
@@ -95,6 +113,21 @@ def is_lock_error(text: str) -> bool:
     return bool(LOCK_ERROR_RE.search(text or ""))
 
 
+def is_transient_error(text: str) -> bool:
+    return bool(TRANSIENT_ERROR_RE.search(text or "")) and not is_lock_error(text)
+
+
+def is_read_only(args: t.Sequence[str]) -> bool:
+    """True when ``tsm <args>`` only reads: its last positional word (before the first
+    option) is a read verb, e.g. ``security external-ssl list``, ``settings export -f F``."""
+    words: t.List[str] = []
+    for arg in args:
+        if str(arg).startswith("-"):
+            break
+        words.append(str(arg))
+    return bool(words) and words[-1] in READ_ONLY_VERBS
+
+
 class TsmRunner:
     """Runs tsm for one AnsibleModule.
 
@@ -103,6 +136,10 @@ class TsmRunner:
     """
 
     lock_poll_interval = 5.0
+    # Transient-error retry of read-only calls: at most this many extra attempts, waiting
+    # transient_delay, then twice that, ... (2 + 4 = 6 s in all by default).
+    transient_retries = 2
+    transient_delay = 2.0
 
     def __init__(
         self,
@@ -251,12 +288,22 @@ class TsmRunner:
             stdin = data
         deadline = self._clock() + max(0, self.lock_timeout or 0)
         waited = False
+        retry_transient = not write and is_read_only(args)
+        transient_left = max(0, int(self.transient_retries)) if retry_transient else 0
+        transient_wait = float(self.transient_delay)
+        retried = 0
         while True:
             rc, out, err = self.module.run_command(
                 argv, data=stdin, binary_data=True, check_rc=False, environ_update=dict(ENVIRON),
             )
             out = out or ""
             err = err or ""
+            if rc != 0 and transient_left > 0 and is_transient_error(out + "\n" + err):
+                transient_left -= 1
+                retried += 1
+                self._sleep(transient_wait)
+                transient_wait *= 2
+                continue
             if rc != 0 and is_lock_error(out + "\n" + err):
                 if self._clock() + self.lock_poll_interval <= deadline:
                     waited = True
@@ -272,10 +319,12 @@ class TsmRunner:
         if rc != 0 and check_rc:
             detail = (err.strip() or out.strip()).splitlines()
             raise self._error(
-                "'tsm %s' failed (rc=%s)%s%s" % (
+                "'tsm %s' failed (rc=%s)%s%s%s" % (
                     " ".join(self.mask_argv(argv)[1:]), rc,
                     ": " + detail[-1].strip() if detail else "",
                     " (after waiting for another TSM job)" if waited else "",
+                    " (after %d retr%s of a transient error)" % (retried, "y" if retried == 1 else "ies")
+                    if retried else "",
                 ),
                 argv, rc, out, err,
             )

@@ -23,6 +23,8 @@ description:
     to PEM when given as DER, in a private temporary directory that is removed afterwards. Because tsm records
     these names, the module compares content, not paths, from C(tsm settings export) alone. The same
     certificate under another path or in DER form is no change; a renewed certificate under the same path is.
+    The key's name is derived from its public key, so the same key in PEM, DER, PKCS#8 or traditional form,
+    encrypted or not, is no change either.
   - The current state is the requested configuration (applied plus pending), so running the module again
     before the change is applied reports no change.
   - A configuration made outside this module (file names without a content hash) is replaced once by named
@@ -163,7 +165,7 @@ state:
       type: str
       sample: tableau-tsm-key-0b1c2d3e4f5a6b7c.key
     key_sha256_prefix:
-      description: Content hash prefix from the key file name.
+      description: Hash prefix from the key file name (the SHA-256 of the DER-encoded public key).
       type: str
       sample: 0b1c2d3e4f5a6b7c
     chain_file_name:
@@ -276,8 +278,8 @@ def desired_present(check: t.Any, protocols: t.FrozenSet[str]) -> t.Dict[str, t.
         "enabled": True,
         "cert_file_name": content_name(ROLE_CERT, check.cert_pem, ".crt"),
         "cert_sha256_prefix": content_hash(check.cert_pem),
-        "key_file_name": content_name(ROLE_KEY, check.key_pem, ".key"),
-        "key_sha256_prefix": content_hash(check.key_pem),
+        "key_file_name": content_name(ROLE_KEY, check.key_id, ".key"),
+        "key_sha256_prefix": content_hash(check.key_id),
         "chain_file_name": content_name(ROLE_CHAIN, chain, ".crt") if chain else None,
         "chain_sha256_prefix": content_hash(chain) if chain else None,
         "passphrase_set": bool(check.key_encrypted),
@@ -314,7 +316,7 @@ def stage_enable(module: TsmModule, check: t.Any, desired: t.Mapping[str, t.Any]
         return
     with PrivateCopies() as copies:
         cert_path = copies.add(ROLE_CERT, check.cert_pem, ".crt")
-        key_path = copies.add(ROLE_KEY, check.key_pem, ".key")
+        key_path = copies.add(ROLE_KEY, check.key_pem, ".key", name_data=check.key_id)
         chain_path = copies.add(ROLE_CHAIN, check.chain_pem, ".crt") if check.chain_pem else None
         module.stage(FAMILY, "enable", argv(cert_path, key_path, chain_path), display=display)
 

@@ -361,7 +361,7 @@ def create(d, nodes=3, version=DEFAULT_VERSION, name=None, authorized_users=None
 
 def _create(d, k, pg_dir, nnodes, version, code, name, authorized_users, latency_ms,
             restart_ms):
-    py = os.path.realpath(sys.executable)
+    py = os.path.abspath(sys.executable)
     main = os.path.join(PKG_DIR, "tsm_main.py")
     nodes = []
     for i in range(1, nnodes + 1):

@@ -16,7 +16,7 @@ from ansible.module_utils.common.warnings import get_warning_messages  # noqa: E
 from ansible_collections.tableau.tsm.plugins.module_utils._files import content_name  # noqa: E402
 from ansible_collections.tableau.tsm.plugins.modules import tableau_external_ssl as mod  # noqa: E402
 from ansible_collections.tableau.tsm.tests.unit.plugins.module_utils.tsm_certgen import (  # noqa: E402
-    DAY, PKI, der, key_pem, pem, write,
+    DAY, PKI, der, key_der, key_pem, pem, write,
 )
 from ansible_collections.tableau.tsm.tests.unit.plugins.modules.tsm_fake import run_module  # noqa: E402
 
@@ -96,6 +96,34 @@ def test_same_certificate_in_der_at_another_path_is_no_change(fake_tsm, certs):
     res = run_module(mod, base(fake_tsm, certs, cert_file=certs["cert_der"]))
     assert res.result["changed"] is False
     assert fake_tsm.writes == []
+
+
+@pytest.mark.parametrize("form", ["der", "pkcs8"])
+def test_same_key_in_another_encoding_is_no_change(fake_tsm, certs, pki, tmp_path, form):
+    from cryptography.hazmat.primitives import serialization
+    run_module(mod, base(fake_tsm, certs))
+    if form == "der":
+        data = key_der(pki.leaf_key)
+    else:
+        data = key_pem(pki.leaf_key, fmt=serialization.PrivateFormat.PKCS8)
+    other = write(tmp_path / ("other-" + form + ".key"), data)
+    fake_tsm.calls = []
+    res = run_module(mod, base(fake_tsm, certs, key_file=other))
+    assert res.result["changed"] is False, res.result
+    assert fake_tsm.writes == []
+
+
+def test_another_key_is_a_change(fake_tsm, certs, pki, tmp_path):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    run_module(mod, base(fake_tsm, certs))
+    new_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    new_cert = pki.issue("tableau.example.com", new_key)
+    args = base(fake_tsm, certs, cert_file=write(tmp_path / "new.crt", pem(new_cert)),
+                key_file=write(tmp_path / "new.key", key_pem(new_key)))
+    fake_tsm.calls = []
+    res = run_module(mod, args)
+    assert res.result["changed"] is True
+    assert len(fake_tsm.writes) == 1
 
 
 def test_renewed_certificate_same_path_is_a_change(fake_tsm, certs, pki):
