@@ -63,7 +63,7 @@ options:
         that connect to the repository directly with SSL.
       - The file is written only when its content differs from the certificate tsm returns, and then reported by
         RV(certificate_changed). Its parent directory must exist.
-      - When O(mode) is not set, the file gets mode V(0644); a certificate is public.
+      - When O(mode) is not set, the file gets mode V(0600), like every file the collection writes; set O(mode) (for example V(0644)) when other users must read the certificate.
       - tsm can return the certificate only once repository SSL is applied. When this task leaves the change
         pending (O(apply=false)), or repository SSL was enabled by an earlier task but not yet applied, the
         certificate is not fetched and the module warns; set O(apply=true) to fetch it after applying, or run the
@@ -194,7 +194,7 @@ from ansible_collections.tableau.tsm.plugins.module_utils._state_repository_ssl 
     read_state,
 )
 
-DEFAULT_CERT_MODE = 0o644
+DEFAULT_CERT_MODE = 0o600
 GET_CERT_ARGS = ["security", "repository-ssl", "get-certificate-file", "-f"]
 
 

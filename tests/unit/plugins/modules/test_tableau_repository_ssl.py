@@ -138,7 +138,7 @@ def test_certificate_written_only_when_different(fake, tmp_path):
     assert not res.failed, r
     assert r["changed"] is True and r["certificate_changed"] is True and r["certificate_fetched"] is True
     assert r["pending_changes"] == [] and r["restart_required"] is False
-    assert dest.read_bytes() == CERT and stat.S_IMODE(os.stat(str(dest)).st_mode) == 0o644
+    assert dest.read_bytes() == CERT and stat.S_IMODE(os.stat(str(dest)).st_mode) == 0o600
     assert fake.writes == []
     # temp file of get-certificate-file removed
     target = fake.calls_of("security", "repository-ssl", "get-certificate-file")[0]["args"][-1]
@@ -163,10 +163,10 @@ def test_certificate_mode_only_change(fake, tmp_path):
     applied(fake)
     dest = tmp_path / "repo.crt"
     dest.write_bytes(CERT)
-    os.chmod(str(dest), 0o600)
+    os.chmod(str(dest), 0o644)
     res = run_module(mod, {"tsm_path": fake.path, "certificate_dest": str(dest)})
     assert res.result["changed"] is True and res.result["certificate_changed"] is False
-    assert stat.S_IMODE(os.stat(str(dest)).st_mode) == 0o644
+    assert stat.S_IMODE(os.stat(str(dest)).st_mode) == 0o600
 
 
 def test_certificate_skipped_when_only_staged(fake, tmp_path):
