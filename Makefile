@@ -61,7 +61,7 @@ note = echo "NOTE: $(1)"
 
 .PHONY: help setup system-packages test test-emulator sanity units integration molecule \
         lint changelog-lint docs-lint build sanity-latest units-latest test-latest \
-        demo bench clean distclean sync-copy awx-test docsite
+        demo demo-clean bench clean distclean sync-copy awx-test docsite
 
 help:
 	@echo "make test       run every check CI runs (sets up .venv and system packages first)"
@@ -208,6 +208,10 @@ demo: setup
 	    if [ -f "$$s" ]; then exec bash "$$s"; fi
 	done
 	$(call note,no tools/demo.sh yet: nothing to demo)
+
+demo-clean:
+	@if [ -d .tmp/demo/cluster ]; then "$(VPY)" tests/emulator/tsm-emulator destroy .tmp/demo/cluster || true; fi
+	rm -rf .tmp/demo
 
 bench: setup
 	@$(call step,benchmarks)

@@ -13,7 +13,7 @@ version_added: 1.0.0
 description:
   - Checks a server certificate, its private key, an optional chain and an optional key passphrase on the host
     the module runs on, with the same checks that M(tableau.tsm.tableau_external_ssl) makes before any tsm write.
-  - Meant as a preflight on the Ansible controller (C(delegate_to: localhost)), before the files are copied to
+  - Meant as a preflight on the Ansible controller (delegated to V(localhost)), before the files are copied to
     a Tableau node or anything is changed; the C(tableau.tsm.hardening) and C(tableau.tsm.certificate_rotation)
     roles use it that way.
   - Errors are an unreadable or empty file, a file that is not a PEM or DER X.509 certificate or key, a
