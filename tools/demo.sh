@@ -139,5 +139,5 @@ cat <<TXT
                     openssl s_client -connect <same> -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' </dev/null   (refused)
   inventory:        $DEMO/inventory.yml   variables: $DEMO/hardening-vars.yml
   logs:             $DEMO/harden-1.log  $DEMO/harden-2.log
-  tear down:        tests/emulator/tsm-emulator destroy $CLUSTER   (then rm -rf $DEMO)
+  tear down:        make demo-clean   (= tests/emulator/tsm-emulator destroy $CLUSTER; rm -rf $DEMO)
 TXT
