@@ -77,9 +77,12 @@ calls_summary 1 "hardening run"
 if [ -f playbooks/audit.yml ]; then
     say "4. Audit (tableau.tsm.audit)"
     ansible-playbook -i "$DEMO/inventory.yml" -e "@$DEMO/hardening-vars.yml" \
-        -e "tableau_tsm_audit_output_dir=$DEMO/audit" tableau.tsm.audit 2>&1 | tee "$DEMO/audit.log" \
-        | grep -E 'msg|ok=|report|fatal' | sed 's/^/  /' || echo "  (the audit playbook reported a problem: see $DEMO/audit.log)"
-    find "$DEMO/audit" -name '*.html' 2>/dev/null | sed 's/^/  HTML report: /' || true
+        -e "tableau_tsm_audit_report_dir=$DEMO/audit" tableau.tsm.audit >"$DEMO/audit.log" 2>&1 \
+        || echo "  (the audit playbook reported a problem: see $DEMO/audit.log)"
+    # the role's summary: one line per cluster, then the paths of the JSON and HTML reports
+    grep -E '^ +"(Tableau Server security audit|cluster |JSON:|HTML:)' "$DEMO/audit.log" \
+        | sed -e 's/^ *"/  /' -e 's/",\?$//' || true
+    find "$DEMO/audit" -name '*.html' 2>/dev/null | sed 's/^/  open in a browser: file:\/\//' || true
 else
     say "4. Audit: playbooks/audit.yml is not in this checkout yet; skipped"
 fi
