@@ -61,7 +61,7 @@ note = echo "NOTE: $(1)"
 
 .PHONY: help setup system-packages test test-emulator sanity units integration molecule \
         lint changelog-lint docs-lint build sanity-latest units-latest test-latest \
-        demo demo-clean bench clean distclean sync-copy awx-test docsite
+        demo demo-clean bench clean distclean sync-copy awx-test docsite reliability
 
 help:
 	@echo "make test       run every check CI runs (sets up .venv and system packages first)"
@@ -101,7 +101,7 @@ sync-copy: $(STAMPS)/venv
 # Runs the steps in order and stops at the first failure.
 test: setup
 	@start=$$(date +%s)
-	$(MAKE) test-emulator sanity units integration molecule awx-test lint changelog-lint docs-lint build
+	$(MAKE) test-emulator sanity units integration molecule reliability awx-test lint changelog-lint docs-lint build
 	if [ "$(LATEST)" = 1 ]; then $(MAKE) test-latest; else $(call note,LATEST=0: skipping ansible-core 2.21 / Python 3.12 checks); fi
 	echo "==> make test passed in $$(( $$(date +%s) - start )) s"
 
@@ -143,6 +143,10 @@ molecule: setup
 	else
 	    $(call note,no molecule scenarios in extensions/molecule yet: skipped)
 	fi
+
+reliability: setup
+	@$(call step,reliability suite: bad input matrix, faults, secrets)
+	"$(VPY)" -m pytest tests/reliability -p no:cacheprovider $(PYTEST_ARGS)
 
 awx-test: setup
 	@$(call step,AWX job path through ansible-runner (tests/awx))
