@@ -414,6 +414,10 @@ def check_chain(leaf: t.Any, chain: t.List[t.Any], path: str, now: datetime.date
                 "chain file %s is in the wrong order: the server certificate is issued by certificate #%d, "
                 "which must come first (order: issuer of the server certificate first, root last)"
                 % (path, issuers[0]))
+        elif is_self_signed(leaf):
+            result.errors.append(
+                "the server certificate '%s' is self-signed, so no chain can certify it: remove the chain file %s "
+                "or use a certificate issued by the CA of that chain" % (_name(leaf.subject), path))
         else:
             result.errors.append(
                 "chain file %s does not certify the server certificate: no certificate in it issued '%s' "

@@ -81,38 +81,41 @@ def differences(current: t.Mapping[str, t.Any], desired: t.Mapping[str, t.Any]) 
 
 
 def validate(mode: str, params: t.Mapping[str, t.Any]) -> None:
-    """Raise TsmInputError for missing, conflicting or malformed options (before any tsm call)."""
+    """Raise TsmInputError for missing, conflicting or malformed options (before any tsm call).
+    Every problem found is reported at once, so one run shows the user all there is to fix."""
     if mode not in MODES:
         raise TsmInputError("mode must be one of %s, got %s" % (", ".join(MODES), mode))
+    errors: t.List[str] = []
     conflicting = sorted(o for o, (m, _f) in MODE_OPTIONS.items() if m != mode and params.get(o) not in (None, ""))
     if conflicting:
-        raise TsmInputError("conflicting options: %s cannot be used with mode=%s (%s)" % (
+        errors.append("conflicting options: %s cannot be used with mode=%s (%s)" % (
             ", ".join(conflicting), mode,
             "; ".join("%s belongs to mode=%s" % (o, MODE_OPTIONS[o][0]) for o in conflicting)))
     missing = sorted(o for o, (m, _f) in MODE_OPTIONS.items() if m == mode and not (params.get(o) or "").strip())
     if missing:
-        raise TsmInputError("mode=%s requires %s" % (mode, " and ".join(missing)))
+        errors.append("mode=%s requires %s" % (mode, " and ".join(missing)))
     if mode == "aws":
-        arn = params["key_arn"].strip()
-        region = params["aws_region"].strip()
-        if not REGION_RE.match(region):
-            raise TsmInputError("aws_region %r is not an AWS region name (for example us-west-2)" % region)
-        match = ARN_RE.match(arn)
-        if not match:
-            raise TsmInputError("key_arn %r is not a KMS key ARN; expected "
-                                "arn:aws:kms:<region>:<12-digit account>:key/<key id>" % arn)
-        if match.group("region") != region:
-            raise TsmInputError("key_arn is in region %s, but aws_region is %s; they must be the same"
-                                % (match.group("region"), region))
+        arn = (params.get("key_arn") or "").strip()
+        region = (params.get("aws_region") or "").strip()
+        if region and not REGION_RE.match(region):
+            errors.append("aws_region %r is not an AWS region name (for example us-west-2)" % region)
+        match = ARN_RE.match(arn) if arn else None
+        if arn and not match:
+            errors.append("key_arn %r is not a KMS key ARN; expected "
+                          "arn:aws:kms:<region>:<12-digit account>:key/<key id>" % arn)
+        if match and region and REGION_RE.match(region) and match.group("region") != region:
+            errors.append("key_arn is in region %s, but aws_region is %s; they must be the same"
+                          % (match.group("region"), region))
     elif mode == "azure":
-        name = params["key_name"].strip()
-        vault = params["vault_name"].strip()
-        if not AZURE_KEY_NAME_RE.match(name):
-            raise TsmInputError("key_name %r is not an Azure Key Vault key name (1-127 letters, digits and hyphens)"
-                                % name)
-        if not AZURE_VAULT_NAME_RE.match(vault) or "--" in vault:
-            raise TsmInputError("vault_name %r is not an Azure Key Vault name (3-24 letters, digits and single "
-                                "hyphens, starting with a letter)" % vault)
+        name = (params.get("key_name") or "").strip()
+        vault = (params.get("vault_name") or "").strip()
+        if name and not AZURE_KEY_NAME_RE.match(name):
+            errors.append("key_name %r is not an Azure Key Vault key name (1-127 letters, digits and hyphens)" % name)
+        if vault and (not AZURE_VAULT_NAME_RE.match(vault) or "--" in vault):
+            errors.append("vault_name %r is not an Azure Key Vault name (3-24 letters, digits and single "
+                          "hyphens, starting with a letter)" % vault)
+    if errors:
+        raise TsmInputError("; ".join(errors))
 
 
 def kms_args(desired: t.Mapping[str, t.Any]) -> t.List[str]:

@@ -243,3 +243,12 @@ def test_raise_for_errors(files, pki, other_pki):
     with pytest.raises(C.CertificateError) as exc:
         result.raise_for_errors()
     assert "does not match" in str(exc.value)
+
+
+def test_self_signed_server_certificate_with_a_chain_says_so(files, pki):
+    key = rsa_key(slot=3)
+    selfsigned = make_cert("tableau.example.com", key)
+    result = check(files(cert=selfsigned, key=key, chain=[pki.intermediate, pki.root]))
+    assert len(result.errors) == 1
+    assert "is self-signed, so no chain can certify it" in result.errors[0]
+    assert "chain.crt" in result.errors[0]

@@ -152,6 +152,15 @@ def test_kms_validate_errors(mode, params, fragment):
     assert fragment in str(exc.value)
 
 
+def test_kms_validate_reports_every_problem_at_once():
+    with pytest.raises(TsmInputError) as exc:
+        kms.validate("aws", {"key_arn": "arn:aws:kms:not-an-arn", "key_name": "k"})
+    msg = str(exc.value)
+    assert "conflicting options: key_name" in msg
+    assert "requires aws_region" in msg
+    assert "'arn:aws:kms:not-an-arn' is not a KMS key ARN" in msg
+
+
 @pytest.mark.parametrize("text, version", [
     ("Tableau Server version: 2024.2\nTableau Server build: 20242.24.0807.0327", (2024, 2)),
     ("Tableau Server build: 20203.20.0913.2112", (2020, 3)),
