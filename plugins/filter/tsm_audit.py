@@ -323,7 +323,7 @@ def audit_expiry_svg(report, width=860, horizon_days=None):
     if horizon_days is None:
         longest = max([c["days_left"] for c in certs] or [365])
         horizon_days = max(90, min(longest + 30, 3650), min_days + 30)
-    left, right, row, top = 260, 20, 26, 34
+    left, right, row, top = 260, 20, 26, 46
     plot = width - left - right
     height = top + row * max(len(certs), 1) + 40
 
@@ -337,7 +337,8 @@ def audit_expiry_svg(report, width=860, horizon_days=None):
            '<title>Certificate expiry over time</title>',
            '<rect x="0" y="0" width="%d" height="%d" fill="#ffffff"/>' % (width, height)]
     # month ticks
-    step = 30 if horizon_days <= 400 else (91 if horizon_days <= 1200 else 365)
+    # the smallest step whose date labels (about 80 px each) do not overlap
+    step = next((s for s in (30, 61, 91, 182, 365, 730) if plot * s / float(horizon_days) >= 90), 1461)
     d = 0
     while d <= horizon_days:
         tick_date = (now + datetime.timedelta(days=d)).strftime("%Y-%m-%d")
@@ -360,7 +361,9 @@ def audit_expiry_svg(report, width=860, horizon_days=None):
         label = "%s %s" % (c.get("cluster"), c.get("label"))
         if c.get("nodes"):
             label += " (%s)" % ", ".join(str(n) for n in c["nodes"])
-        out.append('<text x="%d" y="%d" text-anchor="end" fill="#222">%s</text>' % (left - 8, y + 15, esc(label[:44])))
+        short = label if len(label) <= 32 else label[:31] + "\u2026"  # about 7.5 px per character
+        out.append('<text x="%d" y="%d" text-anchor="end" fill="#222"><title>%s</title>%s</text>'
+                   % (left - 8, y + 15, esc(label), esc(short)))
         w = max(x(days) - x(0), 2)
         out.append('<rect x="%.1f" y="%d" width="%.1f" height="18" rx="3" fill="%s"><title>%s: %s, expires %s (%d days)</title></rect>'
                    % (x(0), y + 2, w, color, esc(label), esc(str(c.get("subject") or "")), esc(str(c.get("not_after"))), days))
