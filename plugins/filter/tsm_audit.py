@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import html
+import math
 
 from ansible.errors import AnsibleFilterError
 
@@ -77,12 +78,13 @@ def _control(cid, status, expected, actual, detail=""):
 def _err(result, key):
     """The error of a registered result (kept going by failed_when false), else None.
 
-    A result that lacks ``key`` (a key every successful result has) failed or was skipped."""
+    A result that lacks ``key`` (a key every successful result has) failed or was skipped. A failed result
+    may carry ``key`` too (tableau_security_info keeps ``gathered``), but only a failed one has ``msg``."""
     if not isinstance(result, dict) or not result:
         return "not gathered"
     if result.get("skipped"):
         return "skipped"
-    if key not in result:
+    if key not in result or result.get("failed") or "msg" in result:
         return str(result.get("msg") or "failed")
     return None
 
@@ -200,7 +202,9 @@ def _evaluate_cluster(name, nodes, policy, now):
         from_info("repository_ssl", "repository_ssl", repo_conf)
         repo = initial.get("repository") or {}
         rerr = _err(repo, "passed")
-        if rerr:
+        if repo.get("skipped"):  # tableau_tsm_audit_check_repository: false
+            controls.append(_control("repository_tls", "skip", "TLS", "-", "repository check disabled"))
+        elif rerr:
             controls.append(_control("repository_tls", "error", "TLS", "-", rerr))
         else:
             ok = bool(repo.get("tls_available"))
@@ -338,7 +342,9 @@ def audit_expiry_svg(report, width=860, horizon_days=None):
            '<rect x="0" y="0" width="%d" height="%d" fill="#ffffff"/>' % (width, height)]
     # month ticks
     # the smallest step whose date labels (about 80 px each) do not overlap
-    step = next((s for s in (30, 61, 91, 182, 365, 730) if plot * s / float(horizon_days) >= 90), 1461)
+    steps = (30, 61, 91, 182, 365, 730, 1461)
+    step = next((s for s in steps if plot * s / float(horizon_days) >= 90), None)
+    step = step or int(math.ceil(90.0 * horizon_days / max(plot, 1)))
     d = 0
     while d <= horizon_days:
         tick_date = (now + datetime.timedelta(days=d)).strftime("%Y-%m-%d")
@@ -346,8 +352,8 @@ def audit_expiry_svg(report, width=860, horizon_days=None):
         out.append('<text x="%.1f" y="%d" text-anchor="middle" fill="#555">%s</text>' % (x(d), height - 14, tick_date))
         d += step
     if min_days:
-        out.append('<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="#fdecea"/>' % (x(0), top - 6, x(min_days) - x(0),
-                                                                                    height - 30 - top + 6))
+        out.append('<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="#fdecea"/>' % (
+            x(0), top - 6, x(min_days) - x(0), height - 30 - top + 6))
         out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#c62828" stroke-dasharray="4 3"/>' % (
             x(min_days), top - 6, x(min_days), height - 30))
         out.append('<text x="%.1f" y="%d" fill="#c62828">policy: %d days</text>' % (x(min_days) + 4, top - 12, min_days))
