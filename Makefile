@@ -114,7 +114,7 @@ test-emulator: setup
 	fi
 
 sanity: setup sync-copy
-	@$(call step,ansible-test sanity (ansible-core $$(ansible --version | head -1 | grep -o '[0-9][0-9.]*') / Python $(TEST_PYTHON)))
+	@$(call step,ansible-test sanity (ansible-core $$("$(VPY)" -c 'import ansible.release as r; print(r.__version__)') / Python $(TEST_PYTHON)))
 	cd "$(AT_COLL)" && $(ANSIBLE_TEST) sanity --venv --python $(TEST_PYTHON) $(SANITY_ARGS)
 
 units: setup sync-copy

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) 2026, tableau.tsm contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -114,7 +113,7 @@ def _existing_ok(outdir, cn, sans, variant):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("outdir")
     parser.add_argument("--cn", default="tableau.demo.test")
     parser.add_argument("--san", action="append", default=[], help="DNS name or IP address (repeatable)")

@@ -63,7 +63,8 @@ options:
         that connect to the repository directly with SSL.
       - The file is written only when its content differs from the certificate tsm returns, and then reported by
         RV(certificate_changed). Its parent directory must exist.
-      - When O(mode) is not set, the file gets mode V(0600), like every file the collection writes; set O(mode) (for example V(0644)) when other users must read the certificate.
+      - When O(mode) is not set, the file gets mode V(0600), like every file the collection writes; set O(mode)
+        (for example V(0644)) when other users must read the certificate.
       - tsm can return the certificate only once repository SSL is applied. When this task leaves the change
         pending (O(apply=false)), or repository SSL was enabled by an earlier task but not yet applied, the
         certificate is not fetched and the module warns; set O(apply=true) to fetch it after applying, or run the
@@ -330,11 +331,7 @@ def main() -> None:
         module.fail_from(exc, **cert_result)
 
     after = desired if changed else current
-    result = module.result(changed or file_changed, state=after, **cert_result)
-    diff = module.diff(current, after)
-    if diff is not None:
-        result["diff"] = diff
-    module.exit_json(**result)
+    module.finish(changed or file_changed, current, after, state=after, **cert_result)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ import json
 import os
 import re
 import stat
-import sys
 
 import pytest
 
