@@ -318,12 +318,16 @@ def describe_certificate(cert: t.Any, now: t.Optional[datetime.datetime] = None)
 
 
 class CertificateCheckResult:
-    """Outcome of check_server_certificate. ``errors`` and ``warnings`` are user-facing messages."""
+    """Outcome of check_server_certificate and check_ca_certificates. ``errors`` and ``warnings`` are
+    user-facing messages."""
 
     def __init__(self) -> None:
         self.errors: t.List[str] = []
         self.warnings: t.List[str] = []
         self.certificate: t.Any = None
+        # check_ca_certificates: every certificate of the file (``certificate`` is the first one)
+        # and ``cert_pem`` the canonical PEM of all of them
+        self.certificates: t.List[t.Any] = []
         self.cert_format: t.Optional[str] = None
         self.cert_pem: t.Optional[bytes] = None
         self.key_format: t.Optional[str] = None
@@ -374,6 +378,14 @@ def _check_key(public_key: t.Any, label: str, result: CertificateCheckResult) ->
         result.errors.append("%s: %s" % (label, problem))
 
 
+def basic_constraints_ca(cert: t.Any) -> t.Optional[bool]:
+    """The CA flag of the basicConstraints extension; None when the certificate has none."""
+    try:
+        return bool(cert.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS).value.ca)
+    except x509.ExtensionNotFound:
+        return None
+
+
 def _chain_label(path: str, number: int, cert: t.Any) -> str:
     return "chain file %s certificate #%d (%s)" % (path, number, _name(cert.subject))
 
@@ -400,12 +412,8 @@ def check_chain(leaf: t.Any, chain: t.List[t.Any], path: str, now: datetime.date
         _check_key(cert.public_key(), label, result)
         if not is_self_signed(cert):
             _check_signature_hash(cert, label, result)
-        try:
-            constraints = cert.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS).value
-            if not constraints.ca:
-                result.errors.append("%s is not a CA certificate (basicConstraints CA:FALSE)" % label)
-        except x509.ExtensionNotFound:
-            pass
+        if basic_constraints_ca(cert) is False:
+            result.errors.append("%s is not a CA certificate (basicConstraints CA:FALSE)" % label)
     # the leaf
     if not is_signed_by(leaf, chain[0]):
         issuers = [n for n, c in numbered if is_signed_by(leaf, c)]
@@ -501,4 +509,66 @@ def check_server_certificate(
             result.chain_pem = b"".join(certificate_pem(c) for c in result.chain)
             if cert is not None:
                 check_chain(cert, result.chain, chain_path, now, result, warn_days)
+    return result
+
+
+def check_ca_certificates(
+    path: str,
+    label: str,
+    now: t.Optional[datetime.datetime] = None,
+    warn_days: int = WARN_DAYS,
+    require_ca: t.Optional[str] = None,
+    not_ca_hint: str = "",
+    only_one: t.Optional[str] = None,
+) -> CertificateCheckResult:
+    """Check a file of certificates that Tableau is told to trust (a CA, or a peer's own certificate).
+
+    ``label`` names the file in every message (the option, e.g. ``cert_file``): "<label> <path> ...".
+    Errors: unreadable, not a certificate, expired, not yet valid, SHA-1/MD5 signature on a
+    certificate that is not a self-signed root, weak key. A certificate that expires within
+    ``warn_days`` gives a warning. With several certificates each is named "... certificate #N".
+
+    ``only_one``: refuse a file with more than one certificate, giving this reason.
+    ``require_ca``: None accepts any certificate; ``"warn"`` warns about each certificate without
+    basicConstraints CA:TRUE; ``"error"`` refuses the first one marked CA:FALSE (checked once the
+    other checks passed). ``not_ca_hint`` ends those messages.
+
+    ``cert_pem`` is the canonical PEM of all certificates, so the same certificates in DER or PEM
+    give the same bytes; ``info`` describes the first one (plus ``format``, and ``count`` when the
+    file may hold several).
+    """
+    if require_ca not in (None, "warn", "error"):
+        raise ValueError("require_ca must be None, 'warn' or 'error', got %r" % (require_ca,))
+    result = CertificateCheckResult()
+    now = _utc(now or datetime.datetime.now(datetime.timezone.utc))
+    file_label = "%s %s" % (label, path)
+    try:
+        certs, result.cert_format = load_certificates(read_file(path, label), path, label)
+    except CertificateError as exc:
+        result.errors.append(exc.msg)
+        return result
+    if only_one and len(certs) > 1:
+        result.errors.append("%s contains %d certificates; %s" % (file_label, len(certs), only_one))
+        return result
+    named = [(file_label if len(certs) == 1 else "%s certificate #%d" % (file_label, number), cert)
+             for number, cert in enumerate(certs, 1)]
+    for which, cert in named:
+        _check_validity(cert, which, now, result, warn_days)
+        if not is_self_signed(cert):
+            _check_signature_hash(cert, which, result)
+        _check_key(cert.public_key(), which, result)
+        if require_ca == "warn" and not basic_constraints_ca(cert):
+            result.warnings.append("%s is not a CA certificate (no basicConstraints CA:TRUE); %s" % (which, not_ca_hint))
+    if require_ca == "error" and not result.errors:
+        for which, cert in named:
+            if basic_constraints_ca(cert) is False:
+                result.errors.append("%s is not a CA certificate (basicConstraints CA:FALSE); %s" % (which, not_ca_hint))
+                break
+    result.certificates = certs
+    result.certificate = certs[0]
+    result.cert_pem = b"".join(certificate_pem(c) for c in certs)
+    result.info = describe_certificate(certs[0], now)
+    result.info["format"] = result.cert_format
+    if not only_one:
+        result.info["count"] = len(certs)
     return result

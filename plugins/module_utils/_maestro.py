@@ -27,7 +27,6 @@ The password rule (``update_password``), because the stored password cannot be r
 
 from __future__ import annotations
 
-import datetime
 import re
 import typing as t
 
@@ -36,18 +35,8 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.tableau.tsm.plugins.module_utils._certificates import (
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
-    REFUSED_HASHES,
-    WARN_DAYS,
-    CertificateError,
-    certificate_pem,
-    describe_certificate,
-    is_self_signed,
-    key_strength_error,
-    load_certificates,
-    not_valid_after,
-    not_valid_before,
-    read_file,
-    signature_hash_name,
+    CertificateCheckResult,
+    check_ca_certificates,
 )
 from ansible_collections.tableau.tsm.plugins.module_utils._errors import TsmError, TsmInputError
 from ansible_collections.tableau.tsm.plugins.module_utils._files import PrivateCopies, content_hash, content_name
@@ -80,63 +69,6 @@ def argument_spec(service: str) -> t.Dict[str, t.Dict[str, t.Any]]:
         "cert_file": {"type": "path"},
         "update_password": {"type": "str", "default": "on_create", "choices": ["always", "on_create"]},
     }
-
-
-# certificate checks ------------------------------------------------------------------------------
-
-class TrustedCertificates:
-    """Certificates a Tableau service is told to trust (a CA or the peer's own certificate)."""
-
-    def __init__(self) -> None:
-        self.certificates: t.List[t.Any] = []
-        self.pem: bytes = b""
-        self.format: t.Optional[str] = None
-        self.warnings: t.List[str] = []
-        self.info: t.Dict[str, t.Any] = {}
-
-
-def check_trusted_certificates(path: str, option: str, now: t.Optional[datetime.datetime] = None,
-                               warn_days: int = WARN_DAYS) -> TrustedCertificates:
-    """Load one or more certificates (PEM or DER) from ``path`` and refuse unusable ones.
-
-    Errors (raised as CertificateError naming the option and file): unreadable, not a
-    certificate, expired, not yet valid, SHA-1/MD5 signature on a certificate that is not a
-    self-signed root, RSA/DSA keys under 2048 bits. A certificate that expires within
-    ``warn_days`` gives a warning. ``pem`` is the canonical PEM of all certificates, so the
-    same certificate in DER or PEM gives the same content hash.
-    """
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    label = "%s %s" % (option, path)
-    result = TrustedCertificates()
-    certs, result.format = load_certificates(read_file(path, option), path, option)
-    errors: t.List[str] = []
-    for number, cert in enumerate(certs, 1):
-        which = label if len(certs) == 1 else "%s certificate #%d" % (label, number)
-        before, after = not_valid_before(cert), not_valid_after(cert)
-        if now < before:
-            errors.append("%s is not yet valid: valid from %s" % (which, before.strftime("%Y-%m-%d %H:%M:%S UTC")))
-        elif now > after:
-            errors.append("%s has expired: valid until %s" % (which, after.strftime("%Y-%m-%d %H:%M:%S UTC")))
-        else:
-            days = int((after - now).total_seconds() // 86400)
-            if days < warn_days:
-                result.warnings.append("%s expires in %d day%s (on %s)"
-                                       % (which, days, "" if days == 1 else "s", after.strftime("%Y-%m-%d")))
-        hash_name = signature_hash_name(cert)
-        if hash_name in REFUSED_HASHES and not is_self_signed(cert):
-            errors.append("%s is signed with %s, which is refused; reissue it with SHA-256 or better"
-                          % (which, hash_name.upper().replace("SHA1", "SHA-1")))
-        problem = key_strength_error(cert.public_key())
-        if problem:
-            errors.append("%s: %s" % (which, problem))
-    if errors:
-        raise CertificateError("; ".join(errors))
-    result.certificates = certs
-    result.pem = b"".join(certificate_pem(c) for c in certs)
-    result.info = describe_certificate(certs[0], now)
-    result.info["format"] = result.format
-    result.info["count"] = len(certs)
-    return result
 
 
 # input checks ------------------------------------------------------------------------------------
@@ -175,7 +107,7 @@ def validate(params: t.Mapping[str, t.Any], service: str) -> None:
 # compare -----------------------------------------------------------------------------------------
 
 def desired_present(params: t.Mapping[str, t.Any], service: str,
-                    trusted: t.Optional[TrustedCertificates]) -> t.Dict[str, t.Any]:
+                    trusted: t.Optional[CertificateCheckResult]) -> t.Dict[str, t.Any]:
     secure = bool(params["secure"])
     return {
         "enabled": True,
@@ -186,8 +118,8 @@ def desired_present(params: t.Mapping[str, t.Any], service: str,
         "username": params.get("username") or None,
         "password_set": bool(params.get("password")),
         "connect_timeout_ms": int(params["connect_timeout_ms"]),
-        "cert_file_name": content_name(cert_role(service), trusted.pem, ".crt") if trusted else None,
-        "cert_sha256_prefix": content_hash(trusted.pem) if trusted else None,
+        "cert_file_name": content_name(cert_role(service), trusted.cert_pem, ".crt") if trusted else None,
+        "cert_sha256_prefix": content_hash(trusted.cert_pem) if trusted else None,
     }
 
 
@@ -252,13 +184,13 @@ def enable_args(service: str, desired: t.Mapping[str, t.Any], password: t.Option
 
 
 def stage_enable(module: TsmModule, service: str, desired: t.Mapping[str, t.Any], password: t.Optional[str],
-                 trusted: t.Optional[TrustedCertificates]) -> None:
+                 trusted: t.Optional[CertificateCheckResult]) -> None:
     display = enable_args(service, desired, password, desired.get("cert_file_name"))
     if module.check_mode or trusted is None:
         module.stage(family(service), "enable", display)
         return
     with PrivateCopies() as copies:
-        path = copies.add(cert_role(service), trusted.pem, ".crt")
+        path = copies.add(cert_role(service), trusted.cert_pem, ".crt")
         module.stage(family(service), "enable", enable_args(service, desired, password, path), display=display)
 
 
@@ -281,7 +213,9 @@ def main(service: str) -> None:
             if params["cert_file"]:
                 if not HAS_CRYPTOGRAPHY:
                     module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
-                trusted = check_trusted_certificates(params["cert_file"], "cert_file")
+                # the server's own certificate or its CA: no CA flag required
+                trusted = check_ca_certificates(params["cert_file"], "cert_file")
+                trusted.raise_for_errors()
                 for warning in trusted.warnings:
                     module.warn(warning)
                 extra["certificate"] = trusted.info
@@ -306,8 +240,4 @@ def main(service: str) -> None:
         module.fail_from(exc, **extra)
 
     after = desired if changed else current
-    result = module.result(changed, state=after, changed_settings=reasons, **extra)
-    diff = module.diff(current, after)
-    if diff is not None:
-        result["diff"] = diff
-    module.exit_json(**result)
+    module.finish(changed, current, after, state=after, changed_settings=reasons, **extra)

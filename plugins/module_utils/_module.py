@@ -48,7 +48,9 @@ def connection_argspec(staging: bool = False) -> t.Dict[str, t.Dict[str, t.Any]]
 
 
 def mask_dict(data: t.Any) -> t.Any:
-    """Copy of a dict/list structure with secret-looking keys and ENC(...) values masked."""
+    """Copy of a dict/list structure with secret-looking keys and ENC(...) values masked.
+
+    Booleans and None are kept under any key (``password_set: true`` is no secret)."""
     if isinstance(data, dict):
         return {k: (mask_dict(v) if isinstance(v, (dict, list)) else mask_value(str(k), v)) for k, v in data.items()}
     if isinstance(data, list):
@@ -58,7 +60,7 @@ def mask_dict(data: t.Any) -> t.Any:
 
 class TsmModule(AnsibleModule):
     """AnsibleModule plus: connection options, ``runner``, ``stage``/``apply_if_requested``,
-    ``fail_from`` and ``result``."""
+    ``fail_from``, ``result`` and ``finish``."""
 
     def __init__(self, argument_spec: t.Dict[str, t.Any], staging: bool = False, **kwargs: t.Any) -> None:
         spec = connection_argspec(staging)
@@ -123,6 +125,15 @@ class TsmModule(AnsibleModule):
         if not self._diff:
             return None
         return {"before": mask_dict(before), "after": mask_dict(after)}
+
+    def finish(self, changed: bool, before: t.Any, after: t.Any, **extra: t.Any) -> t.NoReturn:  # type: ignore[misc]
+        """exit_json with ``result(changed, **extra)`` plus, in diff mode, ``diff`` of before/after
+        (secrets masked). ``extra`` may override the standard keys."""
+        result = self.result(changed, **extra)
+        diff = self.diff(before, after)
+        if diff is not None:
+            result["diff"] = diff
+        self.exit_json(**result)
 
     def fail_from(self, error: Exception, **extra: t.Any) -> t.NoReturn:  # type: ignore[misc]
         """fail_json from our errors (messages are masked already); keeps the standard keys."""

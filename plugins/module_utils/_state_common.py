@@ -77,7 +77,13 @@ def secret_is_set(value: t.Any) -> bool:
 
 
 def mask_value(key: str, value: t.Any) -> t.Any:
-    """Mask values of secret-looking keys and ENC(...) values."""
+    """Mask values of secret-looking keys and ENC(...) values.
+
+    Booleans and None carry no secret (``password_set: true`` only says that a password is
+    stored), so they are returned as they are, whatever the key.
+    """
+    if value is None or isinstance(value, bool):
+        return value
     if is_encrypted_value(value) or (SECRET_KEY_RE.search(key or "") and secret_is_set(value)):
         return MASK
     return value

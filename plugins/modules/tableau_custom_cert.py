@@ -164,7 +164,6 @@ applied:
   sample: false
 """
 
-import datetime
 import hashlib
 import ssl
 import typing as t
@@ -175,15 +174,7 @@ from ansible_collections.tableau.tsm.plugins.module_utils._certificates import (
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
     CertificateCheckResult,
-    CertificateError,
-    _check_key,
-    _check_signature_hash,
-    _check_validity,
-    certificate_pem,
-    describe_certificate,
-    is_self_signed,
-    load_certificates,
-    read_file,
+    check_ca_certificates,
 )
 from ansible_collections.tableau.tsm.plugins.module_utils._errors import TsmError
 from ansible_collections.tableau.tsm.plugins.module_utils._files import PrivateCopies, content_hash, content_name
@@ -199,45 +190,13 @@ from ansible_collections.tableau.tsm.plugins.module_utils._state_custom_cert imp
     state_from_list,
 )
 
-BASIC_CONSTRAINTS_OID = "2.5.29.19"
 
-
-def is_ca_certificate(cert: t.Any) -> bool:
-    for extension in cert.extensions:
-        if extension.oid.dotted_string == BASIC_CONSTRAINTS_OID:
-            return bool(getattr(extension.value, "ca", False))
-    return False
-
-
-def check_ca_certificate(path: str, now: t.Optional[datetime.datetime] = None) -> CertificateCheckResult:
-    """Load and check the CA certificate; errors/warnings in the result."""
-    result = CertificateCheckResult()
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    label = "certificate file %s" % path
-    try:
-        certs, fmt = load_certificates(read_file(path, "certificate file"), path, "certificate file")
-    except CertificateError as exc:
-        result.errors.append(exc.msg)
-        return result
-    if len(certs) > 1:
-        result.errors.append(
-            "%s contains %d certificates; tsm security custom-cert add takes exactly one CA certificate"
-            % (label, len(certs)))
-        return result
-    cert = certs[0]
-    result.certificate = cert
-    result.cert_format = fmt
-    result.cert_pem = certificate_pem(cert)
-    result.info = describe_certificate(cert, now)
-    result.info["format"] = fmt
-    _check_validity(cert, label, now, result, 30)
-    if not is_self_signed(cert):
-        _check_signature_hash(cert, label, result)
-    _check_key(cert.public_key(), label, result)
-    if not is_ca_certificate(cert):
-        result.warnings.append("%s is not a CA certificate (no basicConstraints CA:TRUE); Tableau will trust "
-                               "only this exact certificate" % label)
-    return result
+def check_ca_certificate(path: str) -> CertificateCheckResult:
+    """Load and check the one CA certificate; errors/warnings in the result."""
+    return check_ca_certificates(
+        path, "certificate file", require_ca="warn",
+        not_ca_hint="Tableau will trust only this exact certificate",
+        only_one="tsm security custom-cert add takes exactly one CA certificate")
 
 
 def desired_present(check: CertificateCheckResult) -> t.Dict[str, t.Any]:
@@ -334,11 +293,7 @@ def main() -> None:
         module.fail_from(exc, **extra)
 
     after = desired if changed else current
-    result = module.result(changed, state=after, **extra)
-    diff = module.diff(current, after)
-    if diff is not None:
-        result["diff"] = diff
-    module.exit_json(**result)
+    module.finish(changed, current, after, state=after, **extra)
 
 
 if __name__ == "__main__":

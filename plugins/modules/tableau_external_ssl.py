@@ -372,11 +372,7 @@ def main() -> None:
         module.fail_from(exc, **extra)
 
     after = desired if changed else current
-    result = module.result(changed, state=after, **extra)
-    diff = module.diff(current, after)
-    if diff is not None:
-        result["diff"] = diff
-    module.exit_json(**result)
+    module.finish(changed, current, after, state=after, **extra)
 
 
 if __name__ == "__main__":

@@ -328,11 +328,8 @@ def main() -> None:
         module.fail_from(exc, **result)
 
     changed = bool(result["regenerated"] or (module.check_mode and result["would_run"]))
-    output = module.result(changed, **result)
-    diff = module.diff({"last_regenerated": result["last_regenerated"]["before"]}, {"last_regenerated": predicted})
-    if diff is not None:
-        output["diff"] = diff
-    module.exit_json(**output)
+    module.finish(changed, {"last_regenerated": result["last_regenerated"]["before"]},
+                  {"last_regenerated": predicted}, **result)
 
 
 if __name__ == "__main__":

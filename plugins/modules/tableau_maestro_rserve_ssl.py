@@ -30,22 +30,7 @@ extends_documentation_fragment:
   - tableau.tsm._connection.apply
   - tableau.tsm._attributes
   - tableau.tsm._attributes.actiongroup_tsm
-attributes:
-  check_mode:
-    support: full
-    details:
-      - Check mode validates the input and reads the server's configuration, but makes no write call.
-  diff_mode:
-    support: full
-    details:
-      - The diff shows the connection settings and the certificate file name and content hash; never the password.
-  idempotent:
-    support: partial
-    details:
-      - Not idempotent with O(update_password=always) and a O(password), because the stored password cannot be read
-        back, so the connection is enabled again on every run.
-requirements:
-  - cryptography >= 3.4 (on the managed node) when O(cert_file) is given
+  - tableau.tsm._maestro
 options:
   state:
     description:
@@ -70,10 +55,6 @@ options:
       - Port of the Rserve server, from 1 to 65535.
     type: int
     default: 6311
-  username:
-    description:
-      - User name for the Rserve server. Omit it, together with O(password), for a server without authentication.
-    type: str
   password:
     description:
       - Password of O(username).
@@ -88,29 +69,6 @@ options:
       - The default is the value used in Tableau's documentation (15 minutes).
     type: int
     default: 900000
-  cert_file:
-    description:
-      - Path on the managed node of the certificate of the Rserve server, or of the CA that issued it, PEM or DER;
-        a PEM file may hold several certificates.
-      - Required when O(secure=true); refused when O(secure=false).
-    type: path
-  update_password:
-    description:
-      - When the O(password) is passed to tsm.
-      - V(on_create) (default) passes it when the server stores no password yet, or when another setting changes
-        (C(enable) sets every setting at once). A re-run with the same settings is then no change, which keeps
-        roles idempotent.
-      - V(always) enables the connection again on every run that has a O(password), so the module reports a
-        change every time (the stored password cannot be compared). Use it to rotate the password, then switch
-        back.
-      - Unlike M(ansible.builtin.user), the default is V(on_create), because V(always) would stage a change,
-        and a restart when applied, on every run.
-      - When another setting changes, the server stores a password and no O(password) is given, the module fails
-        before any write and asks for it, because enabling again without it would drop the stored password.
-      - When neither O(username) nor O(password) is given, stored credentials are removed.
-    type: str
-    choices: [always, on_create]
-    default: on_create
 notes:
   - The configuration key names (C(maestro.rserve.*)) are not verified against a real Tableau Server.
 seealso:

@@ -221,12 +221,13 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.tableau.tsm.plugins.module_utils._certificates import (
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
+    CertificateCheckResult,
     CertificateError,
+    check_ca_certificates,
     read_file,
 )
 from ansible_collections.tableau.tsm.plugins.module_utils._errors import TsmError, TsmInputError
 from ansible_collections.tableau.tsm.plugins.module_utils._files import PrivateCopies, content_hash, content_name
-from ansible_collections.tableau.tsm.plugins.module_utils._maestro import check_trusted_certificates
 from ansible_collections.tableau.tsm.plugins.module_utils._module import TsmModule
 from ansible_collections.tableau.tsm.plugins.module_utils._state_mutual_ssl import (
     FAMILY,
@@ -240,7 +241,6 @@ from ansible_collections.tableau.tsm.plugins.module_utils._state_mutual_ssl impo
 try:
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
-    from cryptography.x509.oid import ExtensionOID
 except ImportError:
     X509_IMPORT_ERROR: t.Optional[str] = traceback.format_exc()
 else:
@@ -262,26 +262,16 @@ def _stamp(value: t.Optional[datetime.datetime]) -> t.Optional[str]:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
 
 
-class CaCheck:
-    def __init__(self, path: str) -> None:
-        trusted = check_trusted_certificates(path, "ca_cert_file")
-        for number, cert in enumerate(trusted.certificates, 1):
-            try:
-                constraints = cert.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS).value
-            except x509.ExtensionNotFound:
-                continue
-            if not constraints.ca:
-                which = "" if len(trusted.certificates) == 1 else " certificate #%d" % number
-                raise CertificateError("ca_cert_file %s%s is not a CA certificate (basicConstraints CA:FALSE); give "
-                                       "the CA that issues the client certificates" % (path, which))
-        self.trusted = trusted
-        self.pem = trusted.pem
-        self.warnings = list(trusted.warnings)
-        self.info = trusted.info
+def check_ca(path: str) -> CertificateCheckResult:
+    """The CA certificates of ca_cert_file; a certificate marked CA:FALSE is refused."""
+    check = check_ca_certificates(path, "ca_cert_file", require_ca="error",
+                                  not_ca_hint="give the CA that issues the client certificates")
+    check.raise_for_errors()
+    return check
 
 
 class CrlCheck:
-    def __init__(self, path: str, ca: t.Optional[CaCheck], now: t.Optional[datetime.datetime] = None) -> None:
+    def __init__(self, path: str, ca: t.Optional[CertificateCheckResult], now: t.Optional[datetime.datetime] = None) -> None:
         now = now or datetime.datetime.now(datetime.timezone.utc)
         data = read_file(path, "revocation_file")
         self.warnings: t.List[str] = []
@@ -308,7 +298,7 @@ class CrlCheck:
             self.warnings.append("revocation_file %s is stale: its next update was due on %s; clients may be "
                                  "refused until a current CRL is configured" % (path, next_update.strftime("%Y-%m-%d")))
         if ca is not None:
-            issuers = [c for c in ca.trusted.certificates if c.subject == crl.issuer]
+            issuers = [c for c in ca.certificates if c.subject == crl.issuer]
             if not issuers:
                 self.warnings.append("revocation_file %s is issued by '%s', which is not a certificate of "
                                      "ca_cert_file" % (path, crl.issuer.rfc4514_string()))
@@ -337,7 +327,7 @@ def configure_args(params: t.Mapping[str, t.Any], ca_path: t.Optional[str], crl_
     return args
 
 
-def stage_configure(module: TsmModule, desired: t.Mapping[str, t.Any], ca: t.Optional[CaCheck],
+def stage_configure(module: TsmModule, desired: t.Mapping[str, t.Any], ca: t.Optional[CertificateCheckResult],
                     crl: t.Optional[CrlCheck]) -> None:
     params = module.params
     display = configure_args(params, desired["ca_cert_file_name"] if ca else None,
@@ -346,7 +336,7 @@ def stage_configure(module: TsmModule, desired: t.Mapping[str, t.Any], ca: t.Opt
         module.stage(FAMILY, "configure", display)
         return
     with PrivateCopies() as copies:
-        ca_path = copies.add(ROLE_CA, ca.pem, ".crt") if ca else None
+        ca_path = copies.add(ROLE_CA, ca.cert_pem, ".crt") if ca else None
         crl_path = copies.add(ROLE_CRL, crl.data, crl.ext) if crl else None
         module.stage(FAMILY, "configure", configure_args(params, ca_path, crl_path), display=display)
 
@@ -375,7 +365,7 @@ def main() -> None:
                 module.fail_json(msg=missing_required_lib("cryptography"),
                                  exception=CRYPTOGRAPHY_IMPORT_ERROR or X509_IMPORT_ERROR)
             if params["ca_cert_file"]:
-                ca = CaCheck(params["ca_cert_file"])
+                ca = check_ca(params["ca_cert_file"])
                 extra["ca_certificate"] = ca.info
             if params["revocation_file"]:
                 crl = CrlCheck(params["revocation_file"], ca)
@@ -391,8 +381,8 @@ def main() -> None:
         if present:
             desired["enabled"] = True
             if ca:
-                desired["ca_cert_file_name"] = content_name(ROLE_CA, ca.pem, ".crt")
-                desired["ca_cert_sha256_prefix"] = content_hash(ca.pem)
+                desired["ca_cert_file_name"] = content_name(ROLE_CA, ca.cert_pem, ".crt")
+                desired["ca_cert_sha256_prefix"] = content_hash(ca.cert_pem)
             if crl:
                 desired["revocation_file_name"] = content_name(ROLE_CRL, crl.data, crl.ext)
                 desired["revocation_sha256_prefix"] = content_hash(crl.data)
@@ -435,11 +425,7 @@ def main() -> None:
         module.fail_from(exc, **extra)
 
     after = desired if changed else current
-    result = module.result(changed, state=after, changed_settings=reasons, **extra)
-    diff = module.diff(current, after)
-    if diff is not None:
-        result["diff"] = diff
-    module.exit_json(**result)
+    module.finish(changed, current, after, state=after, changed_settings=reasons, **extra)
 
 
 if __name__ == "__main__":

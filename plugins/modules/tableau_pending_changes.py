@@ -141,17 +141,8 @@ def main() -> None:
     except TsmError as exc:
         module.fail_from(exc)
 
-    result: t.Dict[str, t.Any] = {
-        "changed": changed,
-        "pending_changes": changes,
-        "restart_required": restart,
-        "applied": applied,
-        "discarded": discarded,
-    }
-    diff = module.diff({"pending_changes": changes}, {"pending_changes": []} if changed else {"pending_changes": changes})
-    if diff is not None:
-        result["diff"] = diff
-    module.exit_json(**result)
+    module.finish(changed, {"pending_changes": changes}, {"pending_changes": [] if changed else changes},
+                  pending_changes=changes, restart_required=restart, applied=applied, discarded=discarded)
 
 
 if __name__ == "__main__":

@@ -252,3 +252,130 @@ def test_self_signed_server_certificate_with_a_chain_says_so(files, pki):
     assert len(result.errors) == 1
     assert "is self-signed, so no chain can certify it" in result.errors[0]
     assert "chain.crt" in result.errors[0]
+
+
+# check_ca_certificates: the trusted/CA certificate files of custom_cert, mutual_ssl and maestro ------------
+
+def _no_constraints(cn, key):
+    """A self-signed certificate without a basicConstraints extension (make_cert always adds one)."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    return (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(NOW - 10 * DAY)
+            .not_valid_after(NOW + 365 * DAY).sign(key, hashes.SHA256()))
+
+
+def ca_check(tmp_path, data, name="ca.crt", **kwargs):
+    path = write(tmp_path / name, data)
+    kwargs.setdefault("now", NOW)
+    return path, C.check_ca_certificates(path, kwargs.pop("label", "cert_file"), **kwargs)
+
+
+def test_basic_constraints_ca(pki):
+    assert C.basic_constraints_ca(pki.root) is True
+    assert C.basic_constraints_ca(pki.leaf) is False
+    assert C.basic_constraints_ca(_no_constraints("x", rsa_key(slot=4))) is None
+
+
+def test_ca_certificates_good_bundle(tmp_path, pki):
+    path, result = ca_check(tmp_path, pem(pki.intermediate) + pem(pki.root))
+    assert result.ok and result.warnings == []
+    assert result.certificates == [pki.intermediate, pki.root] and result.certificate == pki.intermediate
+    assert result.cert_pem == pem(pki.intermediate) + pem(pki.root)
+    assert result.cert_format == "PEM"
+    assert result.info["subject"] == "CN=Test Issuing CA" and result.info["format"] == "PEM"
+    assert result.info["count"] == 2
+
+
+def test_ca_certificates_der_gives_the_same_pem(tmp_path, pki):
+    _path, from_der = ca_check(tmp_path, der(pki.root), name="root.der")
+    _path, from_pem = ca_check(tmp_path, pem(pki.root))
+    assert from_der.ok and from_der.cert_format == "DER" and from_der.info["format"] == "DER"
+    assert from_der.cert_pem == from_pem.cert_pem == pem(pki.root)
+
+
+def test_ca_certificates_errors_name_the_option_file_and_certificate(tmp_path, pki):
+    old = make_cert("Old CA", rsa_key(slot=5), ca=True, not_before=NOW - 100 * DAY, not_after=NOW - DAY)
+    path, result = ca_check(tmp_path, pem(pki.root) + pem(old))
+    expiry = C.not_valid_after(old).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert result.errors == ["cert_file %s certificate #2 has expired: valid until %s" % (path, expiry)]
+    with pytest.raises(C.CertificateError) as exc:
+        result.raise_for_errors()
+    assert str(exc.value) == result.errors[0]
+
+
+def test_ca_certificates_single_certificate_is_named_by_the_file(tmp_path, pki):
+    path, result = ca_check(tmp_path, pem(pki.root), now=NOW - 30 * DAY)
+    assert len(result.errors) == 1
+    assert result.errors[0].startswith("cert_file %s is not yet valid: valid from " % path)
+
+
+def test_ca_certificates_expiring_soon_warns(tmp_path, pki):
+    path, result = ca_check(tmp_path, pem(pki.root), now=C.not_valid_after(pki.root) - 5 * DAY)
+    assert result.ok
+    assert result.warnings == ["cert_file %s expires in 5 days (on %s)"
+                               % (path, C.not_valid_after(pki.root).strftime("%Y-%m-%d"))]
+
+
+def test_ca_certificates_unreadable_and_wrong_content(tmp_path, pki):
+    missing = str(tmp_path / "missing.crt")
+    result = C.check_ca_certificates(missing, "ca_cert_file", now=NOW)
+    assert result.errors == ["ca_cert_file %s cannot be read: No such file or directory" % missing]
+    assert result.certificates == [] and result.cert_pem is None
+    path, result = ca_check(tmp_path, key_pem(pki.leaf_key), label="certificate file")
+    assert result.errors == ["certificate file %s contains a private key, not a certificate" % path]
+
+
+def test_ca_certificates_weak_key_and_sha1(tmp_path, pki, monkeypatch):
+    weak = make_cert("Weak CA", rsa_key(1024), ca=True)
+    path, result = ca_check(tmp_path, pem(weak))
+    assert len(result.errors) == 1 and result.errors[0].startswith(
+        "cert_file %s: RSA key of 1024 bits is too small" % path)
+    # cryptography >= 47 cannot sign with SHA-1: fake the hash name; self-signed roots are exempt
+    monkeypatch.setattr(C, "signature_hash_name", lambda cert: "sha1")
+    path, result = ca_check(tmp_path, pem(pki.intermediate))
+    assert result.errors == ["cert_file %s is signed with SHA-1, which is refused; reissue it with SHA-256 or "
+                             "better" % path]
+    _path, result = ca_check(tmp_path, pem(pki.root))
+    assert result.ok
+
+
+def test_ca_certificates_only_one(tmp_path, pki):
+    reason = "tsm security custom-cert add takes exactly one CA certificate"
+    path, result = ca_check(tmp_path, pem(pki.intermediate) + pem(pki.root), label="certificate file",
+                            only_one=reason)
+    assert result.errors == ["certificate file %s contains 2 certificates; %s" % (path, reason)]
+    _path, result = ca_check(tmp_path, pem(pki.root), only_one=reason)
+    assert result.ok and "count" not in result.info
+
+
+def test_ca_certificates_require_ca_warn(tmp_path, pki):
+    hint = "Tableau will trust only this exact certificate"
+    _path, result = ca_check(tmp_path, pem(pki.root), require_ca="warn", not_ca_hint=hint)
+    assert result.ok and result.warnings == []
+    for cert in (pki.leaf, _no_constraints("bare", rsa_key(slot=4))):
+        path, result = ca_check(tmp_path, pem(cert), require_ca="warn", not_ca_hint=hint)
+        assert result.ok
+        assert result.warnings == ["cert_file %s is not a CA certificate (no basicConstraints CA:TRUE); %s"
+                                   % (path, hint)]
+
+
+def test_ca_certificates_require_ca_error(tmp_path, pki):
+    hint = "give the CA that issues the client certificates"
+    path, result = ca_check(tmp_path, pem(pki.root) + pem(pki.leaf) + pem(pki.leaf), label="ca_cert_file",
+                            require_ca="error", not_ca_hint=hint)
+    # the first non-CA certificate is named
+    assert result.errors == ["ca_cert_file %s certificate #2 is not a CA certificate (basicConstraints CA:FALSE); "
+                             "%s" % (path, hint)]
+    # no basicConstraints at all: accepted
+    _path, result = ca_check(tmp_path, pem(_no_constraints("bare", rsa_key(slot=4))), require_ca="error")
+    assert result.ok and result.warnings == []
+    # other faults come first: the CA flag is checked once the certificates are otherwise usable
+    _path, result = ca_check(tmp_path, pem(pki.leaf), require_ca="error", now=NOW + 400 * DAY)
+    assert len(result.errors) == 1 and "has expired" in result.errors[0]
+
+
+def test_ca_certificates_require_ca_unknown_value(tmp_path, pki):
+    with pytest.raises(ValueError):
+        ca_check(tmp_path, pem(pki.root), require_ca="maybe")

@@ -245,8 +245,9 @@ def test_check_mode_and_diff(fake, files):
     assert r["changed"] is True and fake.writes == []
     assert r["diff"]["before"]["enabled"] is False
     assert r["diff"]["after"]["enabled"] is True and r["diff"]["after"]["host"] == "rserve.example.com"
-    # the shared mask_dict masks every password-looking key, even the password_set flag
-    assert r["diff"]["after"]["password_set"] in (True, "********")
+    # password_set is a flag, not a secret: the diff shows the boolean, never a mask
+    assert r["diff"]["before"]["password_set"] is False
+    assert r["diff"]["after"]["password_set"] is True
     assert r["state"]["host"] == "rserve.example.com"
     assert len(r["pending_changes"]) == 1
     assert PASSWORD not in json.dumps(r)
@@ -295,8 +296,8 @@ def test_bad_input_fails_before_any_tsm_call(fake, files, tmp_path, change, frag
 
 def test_sha1_signed_certificate_refused(fake, files, monkeypatch):
     """cryptography >= 47 cannot sign with SHA-1: the hash name is faked; self-signed roots are exempt."""
-    from ansible_collections.tableau.tsm.plugins.module_utils import _maestro
-    monkeypatch.setattr(_maestro, "signature_hash_name", lambda cert: "sha1")
+    from ansible_collections.tableau.tsm.plugins.module_utils import _certificates
+    monkeypatch.setattr(_certificates, "signature_hash_name", lambda cert: "sha1")
     res = run_module(rserve_mod, args(fake, files))
     assert res.failed and "is signed with SHA-1, which is refused" in res.result["msg"]
     assert fake.calls == []
@@ -348,3 +349,31 @@ def test_missing_host(fake):
     res = run_module(rserve_mod, {"tsm_path": fake.path, "secure": False})
     assert res.failed and "host" in res.result["msg"]
     assert fake.calls == []
+
+
+@pytest.mark.parametrize("svc", ["rserve", "tabpy"])
+def test_docs_document_every_option_once(svc):
+    """The shared options come from the tableau.tsm._maestro doc fragment; what names the service stays here."""
+    yaml = pytest.importorskip("yaml")
+    from ansible_collections.tableau.tsm.plugins.doc_fragments._maestro import ModuleDocFragment
+    from ansible_collections.tableau.tsm.plugins.module_utils._maestro import DEFAULT_PORTS, DISPLAY_NAMES, argument_spec
+
+    doc = yaml.safe_load(MODULES[svc].DOCUMENTATION)
+    fragment = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)
+    assert "tableau.tsm._maestro" in doc["extends_documentation_fragment"]
+    assert not set(fragment["options"]) & set(doc["options"])
+    assert "attributes" not in doc and "requirements" not in doc
+    documented = dict(fragment["options"], **doc["options"])
+    spec = argument_spec(svc)
+    assert set(documented) == set(spec)
+    for name, option in documented.items():
+        assert option["type"] == spec[name]["type"], name
+        assert option.get("default") == spec[name].get("default"), name
+        assert option.get("choices") == spec[name].get("choices"), name
+    # the fragment is service-neutral; each module names its own service and default port
+    assert not any(word in ModuleDocFragment.DOCUMENTATION.lower() for word in ("rserve", "tabpy"))
+    assert doc["options"]["port"]["default"] == DEFAULT_PORTS[svc]
+    for name in ("state", "host", "port"):
+        assert DISPLAY_NAMES[svc] in " ".join(doc["options"][name]["description"]), name
+    for name in ("secure", "password", "connect_timeout_ms"):
+        assert svc in " ".join(doc["options"][name]["description"]), name

@@ -264,3 +264,11 @@ def test_apply(fake, files):
     assert res.result["applied"] is True
     assert fake.writes[-1]["args"][:2] == ["pending-changes", "apply"]
     assert verbs(fake)[:2] == ["configure", "enable"]
+
+
+def test_non_ca_certificate_message(fake, files):
+    res = run_module(mod, args(fake, files, ca_cert_file=files["leaf"]))
+    assert res.failed
+    assert res.result["msg"] == ("ca_cert_file %s is not a CA certificate (basicConstraints CA:FALSE); give the CA "
+                                 "that issues the client certificates" % files["leaf"])
+    assert fake.calls == []
