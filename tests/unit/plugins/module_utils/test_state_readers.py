@@ -78,6 +78,15 @@ def test_mask_value():
     assert S.mask_value("anything", "ENC(abc)") == S.MASK
     assert S.mask_value("ssl.enabled", "true") == "true"
     assert S.mask_value("maestro.rserve.password", "") == ""
+    # a number under a secret-looking key may be the secret itself
+    assert S.mask_value("maestro.rserve.password", 1234) == S.MASK
+
+
+@pytest.mark.parametrize("key", ["password_set", "passphrase_set", "maestro.rserve.password", "client_secret"])
+@pytest.mark.parametrize("value", [True, False, None])
+def test_mask_value_keeps_booleans_and_none(key, value):
+    # a boolean or None says whether a secret is set, it is never the secret
+    assert S.mask_value(key, value) is value
 
 
 @pytest.mark.parametrize("text", [

@@ -303,3 +303,15 @@ def test_tsm_failure_reported(fake, certs):
     fake.fail_on = ("add", (1, "", "Error: upload failed"))
     res = run_module(mod, args(fake, certs["pem"]))
     assert res.failed and "custom-cert add" in res.result["msg"] and "upload failed" in res.result["msg"]
+
+
+def test_exact_messages_one_certificate_and_not_ca(fake, certs):
+    res = run_module(mod, args(fake, certs["two"]))
+    assert res.failed
+    assert res.result["msg"] == ("certificate file %s contains 2 certificates; tsm security custom-cert add takes "
+                                 "exactly one CA certificate" % certs["two"])
+    res = run_module(mod, args(fake, certs["leaf"]))
+    assert not res.failed
+    assert ("certificate file %s is not a CA certificate (no basicConstraints CA:TRUE); Tableau will trust only "
+            "this exact certificate" % certs["leaf"]) in get_warning_messages()
+    assert "count" not in res.result["certificate"]
