@@ -58,6 +58,16 @@ PROBE_CIPHERS = "DEFAULT:@SECLEVEL=0"
 
 #: PostgreSQL SSLRequest: length 8, request code 80877103 (0x04d2162f).
 POSTGRES_SSL_REQUEST = struct.pack("!II", 8, 80877103)
+#: PostgreSQL protocol 3.0, as sent in the StartupMessage.
+POSTGRES_PROTOCOL_3 = 196608
+#: Defaults of the plaintext probe: a user and database that the probe never authenticates as.
+POSTGRES_PROBE_USER = "tableau_tsm_probe"
+POSTGRES_PROBE_DATABASE = "workgroup"
+#: SQLSTATE invalid_authorization_specification: pg_hba.conf rejected the connection (or has no entry).
+_PG_HBA_REJECT = "28000"
+#: What PostgreSQL's pg_hba messages say about an unencrypted connection (14+: "no encryption",
+#: 12-13: "SSL off"; GSSAPI builds add "GSS encryption").
+_PG_NO_ENCRYPTION_RE = re.compile(r"no encryption|ssl off|hostnossl", re.IGNORECASE)
 
 #: OpenSSL reasons that mean *our* side could not even offer a handshake.
 _LOCAL_REASONS = frozenset(["NO_CIPHERS_AVAILABLE", "NO_PROTOCOLS_AVAILABLE", "NO_SUITABLE_SIGNATURE_ALGORITHM"])
@@ -354,6 +364,100 @@ def _postgres_starttls(sock, where, timeout):
     )
 
 
+def postgres_startup_message(user=POSTGRES_PROBE_USER, database=POSTGRES_PROBE_DATABASE):
+    """A PostgreSQL v3 StartupMessage (no SSLRequest before it) for ``user`` and ``database``."""
+    body = struct.pack("!I", POSTGRES_PROTOCOL_3)
+    for key, value in (("user", user), ("database", database), ("application_name", "tableau_tls_check")):
+        body += key.encode("utf-8") + b"\x00" + value.encode("utf-8") + b"\x00"
+    body += b"\x00"
+    return struct.pack("!I", len(body) + 4) + body
+
+
+def parse_postgres_error(payload):
+    """Fields of a PostgreSQL ErrorResponse body: {'S': severity, 'C': sqlstate, 'M': message, ...}."""
+    fields = {}
+    for part in payload.split(b"\x00"):
+        if len(part) < 2:
+            continue
+        fields[part[:1].decode("ascii", "replace")] = part[1:].decode("utf-8", "replace")
+    return fields
+
+
+def postgres_plaintext_probe(host, port, timeout=10.0, user=POSTGRES_PROBE_USER, database=POSTGRES_PROBE_DATABASE):
+    """Send a StartupMessage WITHOUT SSL and classify the server's first answer.
+
+    Returns ``(accepted, detail)``:
+
+    - ``False``: ErrorResponse ``E`` with SQLSTATE 28000 (pg_hba.conf rejected the unencrypted
+      connection: ``no pg_hba.conf entry ... no encryption`` or ``pg_hba.conf rejects connection
+      ... no encryption``).
+    - ``True``: an authentication request ``R`` (the server goes on to authenticate over plaintext).
+      The probe closes the connection there: it never authenticates.
+    - ``None``: any other answer (another SQLSTATE such as 57P03 "starting up" or 53300 "too many
+      connections"): nothing can be said.
+
+    Raises TLSCheckError when the server cannot be reached or does not answer like PostgreSQL.
+    """
+    where = endpoint(host, port)
+    sock = _connect(host, port, timeout)
+    try:
+        try:
+            sock.sendall(postgres_startup_message(user=user, database=database))
+            kind = _recv_exactly(sock, 1)
+            header = _recv_exactly(sock, 4) if kind else b""
+        except socket.timeout:
+            raise TLSCheckError("%s did not answer an unencrypted PostgreSQL StartupMessage within %s seconds" % (
+                where, timeout))
+        except OSError as exc:
+            raise TLSCheckError("%s closed the connection on an unencrypted PostgreSQL StartupMessage: %s" % (
+                where, exc.strerror or exc))
+        if not kind:
+            raise TLSCheckError("%s closed the connection on an unencrypted PostgreSQL StartupMessage without an "
+                                "answer (is it PostgreSQL?)" % where)
+        length = struct.unpack("!I", header)[0] if len(header) == 4 else 0
+        if kind == b"R":
+            code = None
+            if 8 <= length <= 4096:
+                try:
+                    body = _recv_exactly(sock, 4)
+                    if len(body) == 4:
+                        code = struct.unpack("!I", body)[0]
+                except OSError:
+                    pass
+            return True, "accepted: the server answered an unencrypted startup with an authentication request " \
+                         "('R', method %s)" % ("unknown" if code is None else code)
+        if kind == b"E":
+            payload = b""
+            if 4 < length <= 65536:
+                try:
+                    payload = _recv_exactly(sock, length - 4)
+                except OSError:
+                    pass
+            else:
+                # Protocol 2 style error (a plain string) or a broken length: read what there is.
+                payload = header
+                try:
+                    payload += sock.recv(4096)
+                except OSError:
+                    pass
+            fields = parse_postgres_error(payload)
+            code = fields.get("C")
+            message = fields.get("M") or payload.decode("utf-8", "replace").strip("\x00 ")
+            text = "SQLSTATE %s: %s" % (code or "unknown", message)
+            if code == _PG_HBA_REJECT or (code is None and _PG_NO_ENCRYPTION_RE.search(message or "")):
+                why = "for lack of encryption" if _PG_NO_ENCRYPTION_RE.search(message or "") else "by pg_hba.conf"
+                return False, "refused %s: %s" % (why, text)
+            return None, "inconclusive: the server answered an unencrypted startup with an error that does not " \
+                         "come from pg_hba.conf (%s)" % text
+        raise TLSCheckError("%s answered an unencrypted PostgreSQL StartupMessage with %r instead of 'R' or 'E' "
+                            "(is it PostgreSQL?)" % (where, kind))
+    finally:
+        try:
+            sock.close()
+        except OSError:
+            pass
+
+
 def client_context(protocol=None, ca_file=None):
     """A client context for probing.
 
@@ -498,10 +602,13 @@ def probe_protocol(host, port, protocol, server_name=None, timeout=10.0, starttl
 
 def run_check(host, port=443, server_name=None, starttls="none", timeout=10.0,
               protocols_accepted=None, protocols_refused=None, expected_fingerprint=None,
-              expected_der=None, expected_cert_source=None, min_days_left=None, ca_file=None, now=None):
+              expected_der=None, expected_cert_source=None, min_days_left=None, ca_file=None, now=None,
+              postgres_plaintext=None, postgres_user=POSTGRES_PROBE_USER, postgres_database=POSTGRES_PROBE_DATABASE):
     """Run the TLS check and return the result dict (without ``changed``).
 
     ``expected_fingerprint`` must already be normalized (64 lowercase hex digits).
+    ``postgres_plaintext`` (``refused``/``accepted``, only with ``starttls="postgres"``) adds the
+    unencrypted StartupMessage probe (postgres_plaintext_probe) and its expectation.
     Raises TLSCheckError when the server cannot be reached or the handshake breaks for a reason
     that is not a statement about TLS (timeouts, resets, no TLS at all).
     """
@@ -604,6 +711,21 @@ def run_check(host, port=443, server_name=None, starttls="none", timeout=10.0,
                 protocol, result["protocol_details"][protocol]["note"]))
         elif accepted:
             failures.append("%s must be refused but the server accepted it" % protocol)
+
+    if starttls == "postgres" and postgres_plaintext:
+        accepted, note = postgres_plaintext_probe(host, port, timeout=timeout, user=postgres_user,
+                                                  database=postgres_database)
+        result["plaintext_accepted"] = accepted
+        result["plaintext_detail"] = note
+        if accepted is None:
+            failures.append("cannot tell whether %s accepts unencrypted connections (postgres_plaintext=%s): %s" % (
+                where, postgres_plaintext, note))
+        elif accepted and postgres_plaintext == "refused":
+            failures.append("%s accepts unencrypted PostgreSQL connections but postgres_plaintext=refused (%s)" % (
+                where, note))
+        elif not accepted and postgres_plaintext == "accepted":
+            failures.append("%s refuses unencrypted PostgreSQL connections but postgres_plaintext=accepted (%s)" % (
+                where, note))
 
     result["passed"] = not failures
     return result

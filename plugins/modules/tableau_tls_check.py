@@ -54,6 +54,35 @@ options:
     type: str
     choices: [none, postgres]
     default: none
+  postgres_plaintext:
+    description:
+      - Only with O(starttls=postgres). Also checks whether the repository accepts an B(unencrypted) connection -
+        the module sends a PostgreSQL protocol 3 C(StartupMessage) without an C(SSLRequest) before it, for
+        O(postgres_probe_user) and O(postgres_probe_database), reads the server's first answer and closes the
+        connection. It never authenticates and never sends a password.
+      - An C(ErrorResponse) with SQLSTATE C(28000) (C(pg_hba.conf rejects connection ... no encryption) or
+        C(no pg_hba.conf entry ... no encryption)) means refused; an authentication request (C(R)) means
+        accepted. The result is RV(plaintext_accepted), with the server's answer in RV(plaintext_detail).
+      - V(refused) is what C(tsm security repository-ssl enable) (SSL required for every connection) must give;
+        V(accepted) is what C(--internal-only) (SSL for connections from outside the cluster only) and SSL off give.
+        A result that differs, or any other answer (for example SQLSTATE C(57P03), the database system is
+        starting up), is a failure.
+      - When not set (the default) the plaintext probe is not made.
+    type: str
+    choices: [refused, accepted]
+  postgres_probe_user:
+    description:
+      - User name sent in the plaintext probe's C(StartupMessage) (see O(postgres_plaintext)).
+      - pg_hba.conf rules can name users. Keep the default, a user that does not exist, unless a rule for
+        a specific user is what you want to test; a rule that rejects every unknown user makes the probe report
+        refused for that reason.
+    type: str
+    default: tableau_tsm_probe
+  postgres_probe_database:
+    description:
+      - Database name sent in the plaintext probe's C(StartupMessage). V(workgroup) is the Tableau repository.
+    type: str
+    default: workgroup
   timeout:
     description:
       - Seconds to wait for each connection and handshake.
@@ -109,6 +138,8 @@ options:
     type: bool
     default: true
 notes:
+  - The plaintext probe (O(postgres_plaintext)) leaves one failed connection attempt in the PostgreSQL log of
+    the repository (a pg_hba rejection or an incomplete authentication by user C(tableau_tsm_probe)).
   - The certificate is read without verification (unless O(ca_file) is set, and then in a second connection),
     so that the certificate of a misconfigured server can still be reported.
   - The first handshake offers TLS 1.0 to TLS 1.3 and lets the server choose; RV(protocol) is its choice.
@@ -138,6 +169,27 @@ EXAMPLES = r"""
     starttls: postgres
     expected_cert_file: /var/opt/tableau/repository/server.crt
     protocols_refused: [TLSv1, TLSv1.1]
+
+- name: The repository requires SSL (tsm security repository-ssl enable) - plaintext is refused
+  tableau.tsm.tableau_tls_check:
+    host: "{{ inventory_hostname }}"
+    port: 8060
+    starttls: postgres
+    postgres_plaintext: refused
+  delegate_to: localhost
+
+- name: The repository in internal-only mode - SSL offered, plaintext still accepted (inside the cluster)
+  tableau.tsm.tableau_tls_check:
+    host: "{{ inventory_hostname }}"
+    port: 8060
+    starttls: postgres
+    postgres_plaintext: accepted
+    fail_on_mismatch: false
+  register: repository_tls
+
+- name: Show what the repository answered to the unencrypted startup
+  ansible.builtin.debug:
+    msg: "plaintext accepted: {{ repository_tls.plaintext_accepted }} ({{ repository_tls.plaintext_detail }})"
 
 - name: Expiry gate - report, and fail the play later with a readable summary
   tableau.tsm.tableau_tls_check:
@@ -261,6 +313,22 @@ protocol_details:
     TLSv1.3:
       accepted: true
       note: "accepted (cipher TLS_AES_256_GCM_SHA384)"
+plaintext_accepted:
+  description:
+    - Whether the repository accepted an unencrypted PostgreSQL C(StartupMessage) (answered with an
+      authentication request), see O(postgres_plaintext).
+    - V(false) when pg_hba.conf rejected it (SQLSTATE C(28000)); null when the answer said neither (then a
+      failure is reported).
+  returned: when O(postgres_plaintext) is set
+  type: bool
+  sample: false
+plaintext_detail:
+  description: The server's answer to the unencrypted startup, in one sentence (SQLSTATE and message of an error).
+  returned: when O(postgres_plaintext) is set
+  type: str
+  sample: >-
+    refused for lack of encryption: SQLSTATE 28000: pg_hba.conf rejects connection for host "127.0.0.1",
+    user "tableau_tsm_probe", database "workgroup", no encryption
 failures:
   description: Every expectation that was not met, one sentence each. Empty when RV(passed=true).
   returned: always
@@ -311,6 +379,9 @@ def main():
             "min_days_left": {"type": "int"},
             "ca_file": {"type": "path"},
             "fail_on_mismatch": {"type": "bool", "default": True},
+            "postgres_plaintext": {"type": "str", "choices": ["refused", "accepted"]},
+            "postgres_probe_user": {"type": "str", "default": _tls.POSTGRES_PROBE_USER},
+            "postgres_probe_database": {"type": "str", "default": _tls.POSTGRES_PROBE_DATABASE},
         },
         supports_check_mode=True,
     )
@@ -332,6 +403,14 @@ def main():
     both = [p for p in accepted if p in refused]
     if both:
         module.fail_json(msg="%s listed in both protocols_accepted and protocols_refused" % ", ".join(both))
+
+    if params["postgres_plaintext"] and params["starttls"] != "postgres":
+        module.fail_json(msg="postgres_plaintext=%s needs starttls=postgres (it probes a PostgreSQL repository)"
+                             % params["postgres_plaintext"])
+    for option in ("postgres_probe_user", "postgres_probe_database"):
+        value = params[option]
+        if not value or "\x00" in value:
+            module.fail_json(msg="%s must be a non-empty name without NUL characters" % option)
 
     expected_fingerprint = None
     if params["expected_fingerprint"]:
@@ -368,6 +447,9 @@ def main():
             expected_cert_source=params["expected_cert_file"],
             min_days_left=params["min_days_left"],
             ca_file=params["ca_file"],
+            postgres_plaintext=params["postgres_plaintext"],
+            postgres_user=params["postgres_probe_user"],
+            postgres_database=params["postgres_probe_database"],
         )
     except _tls.TLSCheckError as exc:
         module.fail_json(msg="TLS check of %s failed: %s" % (where, exc), changed=False)

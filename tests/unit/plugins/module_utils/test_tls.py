@@ -113,11 +113,15 @@ class TLSServer(object):
     postgres: None (TLS right away), b"S" (SSLRequest answered S, then TLS), b"N" (answered N, then
     closed) or any other bytes (answered with them, then closed).
     mode: "tls" (default), "silent" (accept, never answer), "plain" (answer HTTP, no TLS).
+    plaintext: with postgres set, the answer to an unencrypted StartupMessage (see pg_error/pg_auth);
+    None closes the connection without an answer. Each startup's parameters go to self.startups.
     """
 
     def __init__(self, certfile, keyfile, min_version="TLSv1.2", max_version="TLSv1.3", seclevel0=False,
-                 postgres=None, mode="tls"):
+                 postgres=None, mode="tls", plaintext=None):
         self.postgres = postgres
+        self.plaintext = plaintext
+        self.startups = []
         self.mode = mode
         self.ssl_requests = 0
         self.handshakes = []
@@ -169,6 +173,19 @@ class TLSServer(object):
                     if not chunk:
                         return
                     data += chunk
+                if data[4:8] == struct.pack("!I", 196608):  # an unencrypted StartupMessage
+                    length = struct.unpack("!I", data[:4])[0]
+                    rest = b""
+                    while len(rest) < length - 8:
+                        chunk = conn.recv(length - 8 - len(rest))
+                        if not chunk:
+                            return
+                        rest += chunk
+                    parts = rest.rstrip(b"\x00").split(b"\x00")
+                    self.startups.append(dict(zip([p.decode() for p in parts[::2]], [p.decode() for p in parts[1::2]])))
+                    if self.plaintext is not None:
+                        conn.sendall(self.plaintext)
+                    return
                 assert data == struct.pack("!II", 8, 80877103), data
                 self.ssl_requests += 1
                 conn.sendall(self.postgres)
@@ -202,6 +219,27 @@ class TLSServer(object):
 
     def __exit__(self, *exc):
         self.close()
+
+
+def pg_error(sqlstate, message, severity="FATAL"):
+    """A PostgreSQL ErrorResponse ('E') as a server sends it."""
+    body = b"".join(key + value.encode() + b"\x00" for key, value in (
+        (b"S", severity), (b"V", severity), (b"C", sqlstate), (b"M", message), (b"R", "ClientAuthentication")))
+    body += b"\x00"
+    return b"E" + struct.pack("!I", len(body) + 4) + body
+
+
+def pg_auth(method=10, extra=b"SCRAM-SHA-256\x00\x00"):
+    """A PostgreSQL authentication request ('R'); 10 = SASL (scram-sha-256), 5 = MD5, 3 = cleartext."""
+    body = struct.pack("!I", method) + extra
+    return b"R" + struct.pack("!I", len(body) + 4) + body
+
+
+PG_REJECT_NO_ENCRYPTION = pg_error(
+    "28000", 'pg_hba.conf rejects connection for host "127.0.0.1", user "tableau_tsm_probe", database "workgroup", '
+             "no encryption")
+PG_NO_ENTRY_SSL_OFF = pg_error(
+    "28000", 'no pg_hba.conf entry for host "127.0.0.1", user "tableau_tsm_probe", database "workgroup", SSL off')
 
 
 def free_port():
@@ -527,3 +565,101 @@ def test_sni_sent(pki):
         _tls.run_check("127.0.0.1", server.port, server_name="tableau.example.com")
         _tls.run_check("127.0.0.1", server.port)  # IP address: no SNI
     assert seen == ["tableau.example.com", None]
+
+
+# ---------------------------------------------------------------------------------------------
+# The unencrypted PostgreSQL startup probe (postgres_plaintext)
+# ---------------------------------------------------------------------------------------------
+
+def test_postgres_startup_message_layout():
+    msg = _tls.postgres_startup_message("u", "db")
+    length, protocol = struct.unpack("!II", msg[:8])
+    assert length == len(msg)
+    assert protocol == 196608
+    assert msg[8:] == b"user\x00u\x00database\x00db\x00application_name\x00tableau_tls_check\x00\x00"
+
+
+def test_parse_postgres_error():
+    fields = _tls.parse_postgres_error(PG_REJECT_NO_ENCRYPTION[5:])
+    assert fields["C"] == "28000"
+    assert fields["S"] == "FATAL"
+    assert fields["M"].endswith("no encryption")
+
+
+@pytest.mark.parametrize("answer", [PG_REJECT_NO_ENCRYPTION, PG_NO_ENTRY_SSL_OFF])
+def test_plaintext_refused(pki, answer):
+    with TLSServer(pki.paths["other"], pki.key, postgres=b"S", plaintext=answer) as server:
+        result = _tls.run_check("127.0.0.1", server.port, starttls="postgres", postgres_plaintext="refused")
+        assert server.startups == [{"user": "tableau_tsm_probe", "database": "workgroup",
+                                    "application_name": "tableau_tls_check"}]
+    assert result["passed"] is True, result["failures"]
+    assert result["plaintext_accepted"] is False
+    assert result["plaintext_detail"].startswith("refused for lack of encryption: SQLSTATE 28000: ")
+
+
+def test_plaintext_refused_but_accepted_expected(pki):
+    with TLSServer(pki.paths["other"], pki.key, postgres=b"S", plaintext=PG_REJECT_NO_ENCRYPTION) as server:
+        result = _tls.run_check("127.0.0.1", server.port, starttls="postgres", postgres_plaintext="accepted")
+    assert result["passed"] is False
+    assert result["plaintext_accepted"] is False
+    assert result["failures"] == [
+        "127.0.0.1:%d refuses unencrypted PostgreSQL connections but postgres_plaintext=accepted (%s)" % (
+            server.port, result["plaintext_detail"])]
+
+
+@pytest.mark.parametrize("method", [10, 5, 3, 0])
+def test_plaintext_accepted(pki, method):
+    with TLSServer(pki.paths["other"], pki.key, postgres=b"S", plaintext=pg_auth(method, b"")) as server:
+        good = _tls.run_check("127.0.0.1", server.port, starttls="postgres", postgres_plaintext="accepted")
+        bad = _tls.run_check("127.0.0.1", server.port, starttls="postgres", postgres_plaintext="refused")
+    assert good["passed"] is True, good["failures"]
+    assert good["plaintext_accepted"] is True
+    assert "method %d" % method in good["plaintext_detail"]
+    assert bad["passed"] is False
+    assert bad["plaintext_accepted"] is True
+    assert bad["failures"][0].startswith(
+        "127.0.0.1:%d accepts unencrypted PostgreSQL connections but postgres_plaintext=refused" % server.port)
+
+
+def test_plaintext_with_ssl_off(pki):
+    """SSL off: the SSLRequest is answered N and plaintext accepted; both are reported."""
+    with TLSServer(pki.paths["other"], pki.key, postgres=b"N", plaintext=pg_auth()) as server:
+        result = _tls.run_check("127.0.0.1", server.port, starttls="postgres", postgres_plaintext="refused")
+    assert result["tls_available"] is False
+    assert result["plaintext_accepted"] is True
+    assert len(result["failures"]) == 2
+
+
+def test_plaintext_inconclusive(pki):
+    starting = pg_error("57P03", "the database system is starting up")
+    with TLSServer(pki.paths["other"], pki.key, postgres=b"S", plaintext=starting) as server:
+        result = _tls.run_check("127.0.0.1", server.port, starttls="postgres", postgres_plaintext="refused")
+    assert result["plaintext_accepted"] is None
+    assert result["passed"] is False
+    assert "cannot tell whether" in result["failures"][0]
+    assert "SQLSTATE 57P03: the database system is starting up" in result["failures"][0]
+
+
+def test_plaintext_custom_user_and_database(pki):
+    with TLSServer(pki.paths["other"], pki.key, postgres=b"S", plaintext=PG_REJECT_NO_ENCRYPTION) as server:
+        accepted, _note = _tls.postgres_plaintext_probe("127.0.0.1", server.port, user="probe2", database="d")
+        assert server.startups[0]["user"] == "probe2" and server.startups[0]["database"] == "d"
+    assert accepted is False
+
+
+@pytest.mark.parametrize("answer, match", [
+    (None, "without an answer"),
+    (b"N", r"with b'N' instead of 'R' or 'E'"),
+])
+def test_plaintext_not_postgres(pki, answer, match):
+    with TLSServer(pki.paths["other"], pki.key, postgres=b"S", plaintext=answer) as server:
+        with pytest.raises(_tls.TLSCheckError, match=match):
+            _tls.postgres_plaintext_probe("127.0.0.1", server.port, timeout=2)
+
+
+def test_plaintext_not_probed_by_default(pki):
+    with TLSServer(pki.paths["other"], pki.key, postgres=b"S", plaintext=pg_auth()) as server:
+        result = _tls.run_check("127.0.0.1", server.port, starttls="postgres")
+        assert server.startups == []
+    assert "plaintext_accepted" not in result
+    assert result["passed"] is True

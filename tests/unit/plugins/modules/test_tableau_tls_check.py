@@ -19,9 +19,11 @@ from ansible.module_utils.common.text.converters import to_bytes  # noqa: E402
 
 from ansible_collections.tableau.tsm.plugins.modules import tableau_tls_check  # noqa: E402
 from ansible_collections.tableau.tsm.tests.unit.plugins.module_utils.test_tls import (  # noqa: E402
+    PG_REJECT_NO_ENCRYPTION,
     TLSServer,
     free_port,
     make_pki,
+    pg_auth,
 )
 
 try:
@@ -244,6 +246,10 @@ def test_connection_refused_fails_even_without_fail_on_mismatch():
     ({"expected_cert_file": "/nonexistent/cert.pem"}, "cannot read certificate file /nonexistent/cert.pem"),
     ({"ca_file": "/nonexistent/ca.pem"}, "ca_file /nonexistent/ca.pem does not exist"),
     ({"starttls": "smtp"}, "value of starttls must be one of"),
+    ({"postgres_plaintext": "refused"}, "postgres_plaintext=refused needs starttls=postgres"),
+    ({"starttls": "postgres", "postgres_plaintext": "maybe"}, "value of postgres_plaintext must be one of"),
+    ({"starttls": "postgres", "postgres_plaintext": "refused", "postgres_probe_user": ""},
+     "postgres_probe_user must be a non-empty name"),
 ])
 def test_bad_input_fails_before_connecting(args, message):
     # Nothing listens on the port: a connection attempt would produce a different message.
@@ -260,3 +266,63 @@ def test_key_file_as_expected_cert_file(pki):
     assert out.failed
     assert out.result["msg"] == ("certificate file %s: contains PEM data but no CERTIFICATE block "
                                  "(is it a key or a CSR?)" % pki.key)
+
+
+# ---------------------------------------------------------------------------------------------
+# postgres_plaintext: a fake repository that answers an unencrypted startup with 'E' 28000 or 'R'
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def repository_required(pki):
+    """repository-ssl enable: SSL on, pg_hba rejects unencrypted connections (E, SQLSTATE 28000)."""
+    with TLSServer(pki.paths["other"], pki.key, postgres=b"S", plaintext=PG_REJECT_NO_ENCRYPTION) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def repository_internal_only(pki):
+    """repository-ssl enable --internal-only: SSL on, unencrypted connections go on to authentication (R)."""
+    with TLSServer(pki.paths["other"], pki.key, postgres=b"S", plaintext=pg_auth()) as server:
+        yield server
+
+
+def test_plaintext_refused_passes(repository_required):
+    out = run_module({"host": "127.0.0.1", "port": repository_required.port, "starttls": "postgres",
+                      "postgres_plaintext": "refused"})
+    assert not out.failed, out.result
+    assert out.result["plaintext_accepted"] is False
+    assert "SQLSTATE 28000" in out.result["plaintext_detail"]
+    assert out.result["passed"] is True
+    assert out.result["changed"] is False
+
+
+def test_plaintext_accepted_when_refused_required_fails(repository_internal_only):
+    args = {"host": "127.0.0.1", "port": repository_internal_only.port, "starttls": "postgres",
+            "postgres_plaintext": "refused"}
+    out = run_module(args)
+    assert out.failed
+    assert "accepts unencrypted PostgreSQL connections but postgres_plaintext=refused" in out.result["msg"]
+    assert out.result["plaintext_accepted"] is True
+    args["fail_on_mismatch"] = False
+    out = run_module(args)
+    assert not out.failed
+    assert out.result["passed"] is False
+    assert out.result["plaintext_accepted"] is True
+
+
+def test_plaintext_accepted_expected(repository_internal_only, repository_required):
+    out = run_module({"host": "127.0.0.1", "port": repository_internal_only.port, "starttls": "postgres",
+                      "postgres_plaintext": "accepted"})
+    assert not out.failed, out.result
+    assert out.result["plaintext_accepted"] is True
+    out = run_module({"host": "127.0.0.1", "port": repository_required.port, "starttls": "postgres",
+                      "postgres_plaintext": "accepted"})
+    assert out.failed
+    assert "refuses unencrypted PostgreSQL connections but postgres_plaintext=accepted" in out.result["msg"]
+
+
+def test_plaintext_not_returned_unless_asked(repository_required):
+    out = run_module({"host": "127.0.0.1", "port": repository_required.port, "starttls": "postgres"})
+    assert not out.failed
+    assert "plaintext_accepted" not in out.result
+    assert "plaintext_detail" not in out.result
