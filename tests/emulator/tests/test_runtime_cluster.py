@@ -510,11 +510,21 @@ def test_sslrequest_responder_fallback(tmp_path):
                 s.sendall(struct.pack("!ii", 8, 80877103))
                 return s.recv(1)
 
+        def plaintext():
+            """An unencrypted StartupMessage: 'E' (28000) when SSL is required, 'R' otherwise."""
+            params = b"user\0tableau\0database\0workgroup\0\0"
+            with socket.create_connection((addr, 8060), timeout=5) as s:
+                s.sendall(struct.pack("!ii", 8 + len(params), 196608) + params)
+                return s.recv(4096)
+
         assert ask() == b"N"
+        assert plaintext()[:1] == b"R"
         rt.set_repository_ssl(d, "required")
         r = rt.reload(d)
         assert r["ok"] and r["repository"].startswith("ssl=required"), r
         assert ask() == b"S"
+        answer = plaintext()
+        assert answer[:1] == b"E" and b"C28000" in answer and b"no encryption" in answer
         with socket.create_connection((addr, 8060), timeout=5) as s:
             s.sendall(struct.pack("!ii", 8, 80877103))
             assert s.recv(1) == b"S"

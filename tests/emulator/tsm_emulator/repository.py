@@ -21,6 +21,7 @@ from tsm_emulator import layout
 TRUE = ("true", "1", "yes", "on")
 TEMPLATE_V = 2   # bump when the template's roles/databases change
 SSL_REQUEST = 80877103
+PROTOCOL_3 = 196608  # StartupMessage of protocol 3.0
 
 
 def find_pg_bin():
@@ -383,15 +384,33 @@ class _SSLRequestResponder:
             c.settimeout(5)
             try:
                 head = c.recv(8)
-                if len(head) == 8 and struct.unpack("!ii", head)[1] == SSL_REQUEST:
+                if len(head) != 8:
+                    return
+                length, code = struct.unpack("!ii", head)
+                if code == SSL_REQUEST:
                     if self.ctx is not None:
                         c.sendall(b"S")
                         with contextlib.suppress(Exception):
                             self.ctx.wrap_socket(c, server_side=True).close()
                     else:
                         c.sendall(b"N")
+                elif code == PROTOCOL_3:
+                    c.recv(max(0, min(length - 8, 10000)))
+                    c.sendall(self._plaintext_answer(c.getpeername()[0]))
             except OSError:
                 pass
+
+    def _plaintext_answer(self, peer):
+        """What PostgreSQL answers an unencrypted StartupMessage: with SSL required (pg_hba has
+        only hostssl lines) an ErrorResponse 28000; otherwise a SCRAM authentication request."""
+        if self.mode == "required":
+            fields = [b"SFATAL", b"VFATAL", b"C28000",
+                      ("Mpg_hba.conf rejects connection for host \"%s\", user \"tableau\", database "
+                       "\"workgroup\", no encryption" % peer).encode()]
+            body = b"".join(f + b"\0" for f in fields) + b"\0"
+            return b"E" + struct.pack("!i", len(body) + 4) + body
+        body = struct.pack("!i", 10) + b"SCRAM-SHA-256\0\0"
+        return b"R" + struct.pack("!i", len(body) + 4) + body
 
     def close(self):
         self._stop.set()
