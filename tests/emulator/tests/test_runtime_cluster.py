@@ -103,6 +103,10 @@ def test_inventory(cl):
         assert h["ansible_connection"] == "local"
         assert h["ansible_python_interpreter"] == c["python"]
         assert h["tableau_emulator_dir"] == d
+        # each emulated node keeps the collection's files under its own root, never in the real /etc, /var
+        root = os.path.join(d, n["name"])
+        assert h["tableau_tsm_cert_dir"] == os.path.join(root, "etc/opt/tableau/tableau_tsm/certs")
+        assert h["tableau_tsm_rotation_backup_dir"].startswith(root + "/var/opt/tableau/")
     inv2 = yaml.safe_load(rt.cli("inventory", d, "--cluster", "prod-east").stdout)
     hv = inv2["all"]["children"]["tableau_server"]["hosts"]["%s-node2" % name]
     assert hv["tableau_cluster"] == "prod-east"
