@@ -13,10 +13,11 @@ import secrets
 import ssl
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
 from tsm_emulator import layout
+from tsm_emulator.gateway import TLSThreadingHTTPServer
 
 PREFIX = "/api/0.5"
 COOKIE = "AUTH_COOKIE"
@@ -142,24 +143,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(code, obj)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-
-    def finish_request(self, request, client_address):
-        request.settimeout(15)
-        try:
-            tls = self.ctx.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        try:
-            self.RequestHandlerClass(tls, client_address, self)
-        except (ssl.SSLError, OSError):
-            pass
-        finally:
-            with contextlib.suppress(OSError):
-                tls.close()
+class _Server(TLSThreadingHTTPServer):
+    """The controller API server (TLS with the controller's self-signed certificate)."""
 
 
 class ControllerAPI:

@@ -172,14 +172,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._page()
 
 
-class _Server(ThreadingHTTPServer):
+class TLSThreadingHTTPServer(ThreadingHTTPServer):
+    """HTTP server that speaks TLS with ``ctx`` (plain HTTP when ``ctx`` is None); used by the
+    gateways and by the controller API."""
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
-
-    def __init__(self, addr, gw, kind, ctx=None):
-        self.gw, self.kind, self.ctx = gw, kind, ctx
-        super().__init__(addr, _Handler)
+    ctx = None
 
     def finish_request(self, request, client_address):
         request.settimeout(15)
@@ -196,6 +195,12 @@ class _Server(ThreadingHTTPServer):
         finally:
             with contextlib.suppress(OSError):
                 tls.close()
+
+
+class _Server(TLSThreadingHTTPServer):
+    def __init__(self, addr, gw, kind, ctx=None):
+        self.gw, self.kind, self.ctx = gw, kind, ctx
+        super().__init__(addr, _Handler)
 
 
 class Gateway:
