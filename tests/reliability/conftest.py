@@ -90,7 +90,7 @@ class Cluster:
             return json.load(handle)
 
     def reset_knobs(self):
-        self.knob(lock_held_calls=0, fail_writes=0, gateway_fail_next_apply=False, controller_unreachable=False)
+        self.knob(lock_held_calls=0, fail_writes=0, fail_reads=0, gateway_fail_next_apply=False, controller_unreachable=False)
 
     def state(self):
         with open(os.path.join(self.dir, "state.json"), encoding="utf-8") as handle:

@@ -1,7 +1,7 @@
 # Copyright (c) 2026, tableau.tsm contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Faults injected with the emulator's knobs (and a flaky tsm shim): each scenario ends with a
+"""Faults injected with the emulator's knobs: each scenario ends with a
 clear outcome AND the server in a known good state (RUNNING, every gateway up, serving the
 expected certificate), shown by the test.
 
@@ -117,39 +117,22 @@ def test_transient_write_failure_is_not_retried(tmp_path, cluster, certs, harden
     _restore(cluster, hardened)
 
 
-FLAKY = """#!/bin/sh
-# flaky tsm: the first read-only call (list/export/status/get/version) fails like a controller
-# answering 503, every other call goes to the real tsm.
-log="{log}"
-case " $* " in
-  *" list "*|*" export "*|*" status "*|*" get "*|*" version "*)
-    if [ ! -e "{mark}" ]; then
-      : > "{mark}"
-      echo "FAILED $*" >> "$log"
-      echo "Error: The Administration Controller could not complete the request (503 Service Unavailable). Try again." >&2
-      exit 1
-    fi;;
-esac
-echo "REAL $*" >> "$log"
-exec "{real}" "$@"
-"""
-
-
 def test_transient_read_failure_is_retried(tmp_path, cluster, hardened):
-    shim = tmp_path / "flaky-tsm"
-    log = tmp_path / "flaky.log"
-    shim.write_text(FLAKY.format(log=log, mark=tmp_path / "failed-once", real=cluster.initial["tsm"]))
-    shim.chmod(0o755)
+    cluster.knob(fail_reads=1)  # the next read-only tsm call answers like a controller returning 503
     first = cluster.call_count()
-    play = [{"name": "read through a flaky tsm", "hosts": cluster.initial_host, "gather_facts": False,
+    play = [{"name": "read through a controller that fails once", "hosts": cluster.initial_host, "gather_facts": False,
              "tasks": [{"name": "read the security configuration",
-                        "tableau.tsm.tableau_security_info": {"gather": ["external_ssl"], "tsm_path": str(shim)},
+                        "tableau.tsm.tableau_security_info": {"gather": ["external_ssl"], "tsm_path": "{{ tableau_tsm_path }}"},
                         "register": "info"}]}]
     run = run_playbook(str(tmp_path), write_playbook(str(tmp_path), "p.yml", play), cluster.inventory,
                        label="faults: transient read failure, retried")
     assert run.rc == 0, run.text()[-3000:]
-    lines = log.read_text().splitlines()
-    assert lines[0].startswith("FAILED ") and lines[1].startswith("REAL ") and lines[0][7:] == lines[1][5:], lines
+    calls = cluster.calls()[first:]
+    # the same read twice: the first failed (transient), the retry succeeded; nothing else ran
+    assert [c["kind"] for c in calls] == ["read", "read"], calls
+    assert calls[0]["rc"] != 0 and calls[1]["rc"] == 0, calls
+    assert calls[0]["argv"][:2] == calls[1]["argv"][:2] == ["settings", "export"], calls
+    assert cluster.knobs()["fail_reads"] == 0
     assert not cluster.writes(first)
     _restore(cluster, hardened)
 

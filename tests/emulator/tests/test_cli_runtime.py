@@ -92,6 +92,21 @@ def test_fail_writes_knob(cluster):
     cluster.ok("security", "repository-ssl", "enable")
 
 
+def test_fail_reads_knob(cluster):
+    cluster.knobs(fail_reads=1)
+    snap = cluster.snapshot()
+    r = cluster.fail("security", "repository-ssl", "list")
+    assert "503 Service Unavailable" in r.stderr and "Try again" in r.stderr
+    cluster.assert_unchanged(snap, r)
+    assert knobs.read(cluster.d)["fail_reads"] == 0
+    assert cluster.calls()[-1]["kind"] == "read" and cluster.calls()[-1]["rc"] != 0
+    cluster.ok("security", "repository-ssl", "list")
+    # a write is not affected by the read knob
+    cluster.knobs(fail_reads=1)
+    cluster.ok("security", "repository-ssl", "enable")
+    assert knobs.read(cluster.d)["fail_reads"] == 1
+
+
 def test_latency_knob(cluster):
     cluster.knobs(latency_ms=400)
     t = time.time()

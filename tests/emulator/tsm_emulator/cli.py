@@ -604,6 +604,8 @@ def _run(ctx, argv):
     lat = ctx.knobs.get("latency_ms") or 0
     if lat:
         time.sleep(lat / 1000.0)
+    if ctx.kind == "read" and ctx.knobs.get("fail_reads") and knobs.consume(ctx.d, "fail_reads"):
+        ctx.fail("transient_error")
     mod_name, func = node["handler"].split(":")
     mod = importlib.import_module("tsm_emulator." + mod_name)
     rc = getattr(mod, func)(ctx)

@@ -9,7 +9,7 @@ import fcntl
 import json
 import os
 
-DEFAULTS = {"latency_ms": 5, "restart_ms": 200, "lock_held_calls": 0, "fail_writes": 0,
+DEFAULTS = {"latency_ms": 5, "restart_ms": 200, "lock_held_calls": 0, "fail_writes": 0, "fail_reads": 0,
             "gateway_fail_next_apply": False, "controller_unreachable": False}
 
 

@@ -81,7 +81,7 @@ def read_state(d):
 
 
 def read_knobs(d):
-    k = {"latency_ms": 5, "restart_ms": 200, "lock_held_calls": 0, "fail_writes": 0,
+    k = {"latency_ms": 5, "restart_ms": 200, "lock_held_calls": 0, "fail_writes": 0, "fail_reads": 0,
          "gateway_fail_next_apply": False, "controller_unreachable": False}
     k.update(read_json(os.path.join(abspath(d), "knobs.json"), default={}) or {})
     return k
@@ -407,7 +407,7 @@ def _create(d, k, pg_dir, nnodes, version, code, name, authorized_users, latency
     write_json(os.path.join(d, "cluster.json"), cluster)
     write_json(os.path.join(d, "knobs.json"),
                {"latency_ms": latency_ms, "restart_ms": restart_ms, "lock_held_calls": 0,
-                "fail_writes": 0, "gateway_fail_next_apply": False,
+                "fail_writes": 0, "fail_reads": 0, "gateway_fail_next_apply": False,
                 "controller_unreachable": False})
     init_state(d, cluster)
     for u in ("tsm", "tableau", "readonly"):
