@@ -16,6 +16,7 @@ Files the collection writes with keys or secrets are 0600.
 
 from __future__ import annotations
 
+import base64
 import glob
 import json
 import os
@@ -61,6 +62,16 @@ def _scan_file(path):
     return _hits(data, path)
 
 
+def _key_material(path):
+    """Fragments of a private key file as they would show if its content leaked: a line of the PEM
+    body, and a slice of the base64 of the whole file (how tableau_certificate_files ships it)."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    body = [line for line in data.decode().splitlines() if line and not line.startswith("-----")]
+    return {"private key (PEM line)": body[len(body) // 2],
+            "private key (base64 of the file)": base64.b64encode(data).decode()[80:140]}
+
+
 def _credentials(cluster):
     return {"tableau_tsm_server": cluster.summary["controller"]["url"], "tableau_tsm_username": TSM_USERNAME,
             "tableau_tsm_password": TSM_PASSWORD, "tableau_tsm_trust_admin_controller_cert": True}
@@ -69,6 +80,7 @@ def _credentials(cluster):
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory, cluster, certs):
     workdir = str(tmp_path_factory.mktemp("secrets"))
+    SECRETS.update(_key_material(certs["enc.key"]))  # the key the hardening copies to the node
     log_path = os.path.join(workdir, "ansible.log")
     first = cluster.call_count()
     runs = []
