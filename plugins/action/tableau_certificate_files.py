@@ -83,7 +83,8 @@ class ActionModule(ActionBase):
                 names.add(name)
                 contents[name] = to_text(base64.b64encode(self._read_local(item["src"])))
         except AnsibleActionFail as exc:
-            result.update(exc.result)
+            # explicit keys: AnsibleActionFail.result is not filled the same way by every ansible-core
+            result.update(failed=True, msg=to_native(exc.message))
             return result
 
         module_args = dict(args)
