@@ -20,6 +20,7 @@ import typing as t
 
 from ansible_collections.tableau.tsm.plugins.module_utils._errors import TsmInputError
 from ansible_collections.tableau.tsm.plugins.module_utils._state_common import config_keys, get_str, lower_keys
+from ansible_collections.tableau.tsm.plugins.module_utils._state_status import parse_version as parse_version_output
 
 FAMILY = "kms"
 
@@ -51,8 +52,6 @@ REGION_RE = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-[0-9]+$")
 AZURE_KEY_NAME_RE = re.compile(r"^[A-Za-z0-9-]{1,127}$")
 AZURE_VAULT_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$")
 
-_VERSION_RE = re.compile(r"(?<![\d.])(?P<year>20\d{2})\.(?P<minor>\d+)(?![\d])")
-_CODE_RE = re.compile(r"(?<![\d.])(?P<year>20\d{2})(?P<minor>\d)\.\d{2}\.\d{4}")
 
 
 def read_state(export: t.Optional[t.Mapping[str, t.Any]]) -> t.Dict[str, t.Any]:
@@ -132,12 +131,13 @@ def kms_args(desired: t.Mapping[str, t.Any]) -> t.List[str]:
 
 def parse_version(text: t.Optional[str]) -> t.Optional[t.Tuple[int, int]]:
     """(year, minor) from text such as ``Tableau Server version: 2024.2`` or a build code such as
-    ``20242.24.0807.0327``; None when none is found. A plain version wins over a build code."""
-    text = str(text or "")
-    match = _VERSION_RE.search(text) or _CODE_RE.search(text)
-    if not match:
+    ``20242.24.0807.0327``; None when none is found. The parsing itself is the one of ``tsm version``
+    output in _state_status (one parser for versions in the collection)."""
+    version = parse_version_output(str(text or ""))["version"]
+    if not version:
         return None
-    return int(match.group("year")), int(match.group("minor"))
+    year, minor = version.split(".")[:2]
+    return int(year), int(minor)
 
 
 def _walk_binary_versions(node: t.Any, found: t.List[str]) -> None:

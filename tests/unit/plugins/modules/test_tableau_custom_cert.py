@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("cryptography")
 
 from ansible.module_utils import basic  # noqa: E402
-from ansible.module_utils.common.warnings import get_warning_messages  # noqa: E402
+from ansible_collections.tableau.tsm.tests.unit.plugins.modules.tsm_fake import get_warning_messages  # noqa: E402
 from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import hashes  # noqa: E402
 

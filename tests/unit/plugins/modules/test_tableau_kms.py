@@ -9,7 +9,7 @@ import json
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.common.warnings import get_warning_messages
+from ansible_collections.tableau.tsm.tests.unit.plugins.modules.tsm_fake import get_warning_messages
 
 from ansible_collections.tableau.tsm.plugins.modules import tableau_kms as mod
 from ansible_collections.tableau.tsm.tests.unit.plugins.modules.tsm_fake import FakeTsm, install, run_module

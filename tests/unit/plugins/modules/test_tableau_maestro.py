@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("cryptography")
 
-from ansible.module_utils.common.warnings import get_warning_messages  # noqa: E402
+from ansible_collections.tableau.tsm.tests.unit.plugins.modules.tsm_fake import get_warning_messages  # noqa: E402
 
 from ansible_collections.tableau.tsm.plugins.module_utils._files import content_name  # noqa: E402
 from ansible_collections.tableau.tsm.plugins.modules import tableau_maestro_rserve_ssl as rserve_mod  # noqa: E402

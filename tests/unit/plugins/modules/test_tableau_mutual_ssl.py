@@ -16,7 +16,7 @@ pytest.importorskip("cryptography")
 from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 
-from ansible.module_utils.common.warnings import get_warning_messages  # noqa: E402
+from ansible_collections.tableau.tsm.tests.unit.plugins.modules.tsm_fake import get_warning_messages  # noqa: E402
 
 from ansible_collections.tableau.tsm.plugins.module_utils._files import content_name  # noqa: E402
 from ansible_collections.tableau.tsm.plugins.modules import tableau_mutual_ssl as mod  # noqa: E402

@@ -113,9 +113,28 @@ class FakeTsm:
         return 1, "", "unknown command %s" % " ".join(cmd)
 
 
+# Warnings the module under test issued (AnsibleModule.warn), captured here rather than read from
+# ansible's process-global store: that store is bypassed once controller code (action or filter
+# plugin tests) has been imported into the same pytest process.
+WARNINGS = []
+
+
+def get_warning_messages():
+    return tuple(WARNINGS)
+
+
 def install(monkeypatch, tmp_path):
-    """Put a FakeTsm behind AnsibleModule.run_command; exit_json/fail_json raise Exit."""
+    """Put a FakeTsm behind AnsibleModule.run_command; exit_json/fail_json raise Exit; warnings are
+    captured for get_warning_messages()."""
     fake = FakeTsm()
+    del WARNINGS[:]
+    original_warn = basic.AnsibleModule.warn
+
+    def warn(self, warning, *args, **kwargs):
+        WARNINGS.append(warning)
+        return original_warn(self, warning, *args, **kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, "warn", warn)
     tsm = tmp_path / "customer-bin.1" / "tsm"
     tsm.parent.mkdir()
     tsm.write_text("#!/bin/sh\nexit 99\n")
