@@ -53,7 +53,6 @@ AZURE_KEY_NAME_RE = re.compile(r"^[A-Za-z0-9-]{1,127}$")
 AZURE_VAULT_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$")
 
 
-
 def read_state(export: t.Optional[t.Mapping[str, t.Any]]) -> t.Dict[str, t.Any]:
     """{'mode', 'aws_key_arn', 'aws_region', 'azure_key_name', 'azure_vault_name'} (None when empty)."""
     keys = config_keys(export)
