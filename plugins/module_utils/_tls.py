@@ -26,6 +26,7 @@ import socket
 import ssl
 import struct
 import tempfile
+import threading
 import warnings
 
 try:
@@ -68,6 +69,11 @@ _PG_HBA_REJECT = "28000"
 #: What PostgreSQL's pg_hba messages say about an unencrypted connection (14+: "no encryption",
 #: 12-13: "SSL off"; GSSAPI builds add "GSS encryption").
 _PG_NO_ENCRYPTION_RE = re.compile(r"no encryption|ssl off|hostnossl", re.IGNORECASE)
+
+#: Serializes warnings.catch_warnings() in client_context(). catch_warnings saves and restores the
+#: process-wide warnings filters; two threads inside it at once (tableau_tls_check checks several
+#: targets concurrently) could restore each other's state and leave a filter behind for good.
+_WARNINGS_LOCK = threading.Lock()
 
 #: OpenSSL reasons that mean *our* side could not even offer a handshake.
 _LOCAL_REASONS = frozenset(["NO_CIPHERS_AVAILABLE", "NO_PROTOCOLS_AVAILABLE", "NO_SUITABLE_SIGNATURE_ALGORITHM"])
@@ -466,8 +472,9 @@ def client_context(protocol=None, ca_file=None):
     The security level is lowered to 0 in both cases: refusals must be the server's. With
     ``ca_file`` the chain is verified against it (the host name is not checked).
     """
-    with warnings.catch_warnings():
-        # ssl.TLSVersion.TLSv1/TLSv1_1 are deprecated (3.10+): probing them is the point here.
+    # ssl.TLSVersion.TLSv1/TLSv1_1 are deprecated (3.10+): probing them is the point here. The
+    # warnings filters are process-wide state: the lock keeps concurrent checks from mixing them up.
+    with _WARNINGS_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False

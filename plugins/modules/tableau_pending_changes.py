@@ -43,6 +43,15 @@ options:
       - Pass C(--ignore-warnings) to C(tsm pending-changes apply), so that warning-level constraints do not stop it.
     type: bool
     default: false
+  gather_status:
+    description:
+      - Also read the server status with C(tsm status -v) at the end of the task (after the apply or discard, or
+        when nothing was pending) and return it in RV(status), so that a playbook can check that Tableau Server
+        is V(RUNNING) after an apply without a second task.
+      - One more read call. It is made in check mode too (it changes nothing).
+    type: bool
+    default: false
+    version_added: 1.0.0
 notes:
   - The output of C(tsm pending-changes list) is not documented; the module parses it tolerantly and, when in
     doubt, treats the output as pending (one unnecessary apply at worst, never a skipped one).
@@ -60,6 +69,16 @@ EXAMPLES = r"""
   tableau.tsm.tableau_pending_changes:
     state: applied
   listen: tableau tsm apply
+
+- name: Apply, then check that Tableau Server came back up, in one task
+  tableau.tsm.tableau_pending_changes:
+    state: applied
+    gather_status: true
+  register: tableau_apply
+
+- name: Fail unless the server is running
+  ansible.builtin.assert:
+    that: tableau_apply.status.status == 'RUNNING'
 
 - name: Throw away changes staged by mistake
   tableau.tsm.tableau_pending_changes:
@@ -104,6 +123,36 @@ discarded:
   returned: always
   type: bool
   sample: false
+status:
+  description:
+    - The server status from C(tsm status -v), read at the end of the task. Same structure as the
+      RV(tableau.tsm.tableau_security_info#module:status) of M(tableau.tsm.tableau_security_info).
+  returned: when O(gather_status=true)
+  type: dict
+  contains:
+    status:
+      description: V(RUNNING), V(STOPPED), V(DEGRADED), or V(UNKNOWN) when the output shows something else.
+      type: str
+      returned: success
+    status_text:
+      description: The status as printed, or V(null) when no C(Status:) line was found.
+      type: str
+      returned: success
+    nodes:
+      description:
+        - One entry per node (C(name), C(host)) with its C(processes) (C(name), C(status) - one of
+          V(running), V(stopped), V(error), V(starting), V(unknown) - and C(status_text) as printed).
+      type: list
+      elements: dict
+      returned: success
+  sample:
+    status: RUNNING
+    status_text: RUNNING
+    nodes:
+      - name: node1
+        host: node1.example.com
+        processes:
+          - {name: Gateway, status: running, status_text: running}
 """
 
 import typing as t
@@ -111,6 +160,7 @@ import typing as t
 from ansible_collections.tableau.tsm.plugins.module_utils._errors import TsmError
 from ansible_collections.tableau.tsm.plugins.module_utils._module import TsmModule
 from ansible_collections.tableau.tsm.plugins.module_utils._state_pending import parse_pending_list
+from ansible_collections.tableau.tsm.plugins.module_utils._state_status import parse_status
 
 
 def main() -> None:
@@ -118,11 +168,13 @@ def main() -> None:
         argument_spec={
             "state": {"type": "str", "default": "applied", "choices": ["applied", "discarded"]},
             "ignore_warnings": {"type": "bool", "default": False},
+            "gather_status": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
     state = module.params["state"]
-    applied = discarded = restart = False
+    applied = discarded = restart = changed = False
+    extra: t.Dict[str, t.Any] = {}
     try:
         parsed = parse_pending_list(module.runner.list_pending())
         changes: t.List[t.Dict[str, t.Any]] = list(parsed["changes"])
@@ -138,11 +190,14 @@ def main() -> None:
                 if not module.check_mode:
                     module.runner.discard_pending()
                 discarded = True
+        if module.params["gather_status"]:
+            extra["status"] = parse_status(module.runner.run(["status", "-v"])[1])
     except TsmError as exc:
-        module.fail_from(exc)
+        done = not module.check_mode
+        module.fail_from(exc, changed=changed and done, applied=applied and done, discarded=discarded and done)
 
     module.finish(changed, {"pending_changes": changes}, {"pending_changes": [] if changed else changes},
-                  pending_changes=changes, restart_required=restart, applied=applied, discarded=discarded)
+                  pending_changes=changes, restart_required=restart, applied=applied, discarded=discarded, **extra)
 
 
 if __name__ == "__main__":

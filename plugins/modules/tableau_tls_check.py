@@ -13,6 +13,10 @@ version_added: 1.0.0
 description:
   - Connects to O(host):O(port), completes a TLS handshake (optionally after a PostgreSQL C(SSLRequest), as
     for the Tableau repository) and reports the negotiated protocol and cipher and the server certificate.
+  - With O(targets) instead of O(host) it checks several endpoints in one module run, for example every node's
+    gateway of a cluster plus the repository. The targets are checked concurrently (at most 8 at a time) and
+    reported in RV(targets), in the order of O(targets). One module run costs far less controller CPU than one
+    run per endpoint in a loop.
   - Probes every protocol listed in O(protocols_accepted) and O(protocols_refused) in a connection of its own
     that is pinned to that one protocol, and reports whether the server accepted it.
   - Fails when an expectation is not met (certificate fingerprint, certificate file, days left before expiry,
@@ -33,17 +37,109 @@ options:
   host:
     description:
       - Host name or IP address to connect to, for example a node's gateway or the repository node.
+      - Exactly one of O(host) and O(targets) is required.
     type: str
-    required: true
+  targets:
+    description:
+      - Several endpoints to check in one module run, instead of O(host). Exactly one of O(host) and O(targets)
+        is required.
+      - Each element sets O(targets[].host) and any of the per-endpoint options below. An option that an element
+        does not set (or sets to V(null)) takes the value of the top-level option of the same name, so the
+        top-level options are defaults for every target (O(port) V(443), O(starttls) V(none), and so on).
+        A target cannot unset a top-level option, so set an option that applies to some targets only on those
+        targets. A list set on a target, even an empty one, replaces the top-level list.
+      - O(timeout), O(fail_on_mismatch), O(postgres_probe_user) and O(postgres_probe_database) are top-level only
+        and apply to every target.
+      - The input of every target is validated before any connection is made; one bad element fails the module
+        without checking any target. Such an error message starts with the element's index and its name in
+        parentheses, for example C(targets[1]) and C(repository) give "targets[1] (repository)", then a colon
+        and the problem.
+      - The targets are checked concurrently, at most 8 at a time. The results are in RV(targets), in the order
+        of this list.
+      - A target that cannot be checked at all (unreachable, connection refused, timeout, a handshake that fails
+        for any protocol) does not stop the others; it is reported with RV(targets[].error) and counts as failed.
+        See O(fail_on_mismatch) for how this differs from O(host).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description:
+          - Label of this target in RV(targets[].name) and in the RV(failures) and error messages.
+          - Defaults to C(host:port) (C([address]:port) for an IPv6 address).
+          - Must be unique within O(targets).
+        type: str
+      host:
+        description:
+          - Host name or IP address to connect to, see O(host).
+        type: str
+        required: true
+      port:
+        description:
+          - TCP port, see O(port).
+          - Defaults to the top-level O(port).
+        type: int
+      server_name:
+        description:
+          - Server name sent in the TLS SNI extension, see O(server_name).
+          - Defaults to the top-level O(server_name), and when that is not set either, to O(targets[].host).
+        type: str
+      starttls:
+        description:
+          - V(none) or V(postgres), see O(starttls).
+          - Defaults to the top-level O(starttls).
+        type: str
+        choices: [none, postgres]
+      postgres_plaintext:
+        description:
+          - Whether the repository must refuse or accept an unencrypted connection, see O(postgres_plaintext).
+            Only with O(targets[].starttls=postgres) (set here or at the top level).
+          - Defaults to the top-level O(postgres_plaintext).
+        type: str
+        choices: [refused, accepted]
+      protocols_accepted:
+        description:
+          - Protocols that the server must accept, see O(protocols_accepted).
+          - Defaults to the top-level O(protocols_accepted). An empty list set here requires none for this target.
+        type: list
+        elements: str
+      protocols_refused:
+        description:
+          - Protocols that the server must refuse, see O(protocols_refused).
+          - Defaults to the top-level O(protocols_refused). An empty list set here requires none for this target.
+        type: list
+        elements: str
+      expected_fingerprint:
+        description:
+          - SHA-256 fingerprint that the server certificate must have, see O(expected_fingerprint).
+          - Defaults to the top-level O(expected_fingerprint).
+        type: str
+      expected_cert_file:
+        description:
+          - Certificate file that the server must present, see O(expected_cert_file).
+          - Defaults to the top-level O(expected_cert_file).
+        type: path
+      min_days_left:
+        description:
+          - Minimum number of whole days before the server certificate expires, see O(min_days_left).
+          - Defaults to the top-level O(min_days_left).
+        type: int
+      ca_file:
+        description:
+          - PEM file with CA certificates to verify the chain against, see O(ca_file).
+          - Defaults to the top-level O(ca_file).
+        type: path
   port:
     description:
       - TCP port. The Tableau gateway listens on V(443); the repository (PostgreSQL) on V(8060) by default.
+      - With O(targets), the default of O(targets[].port).
     type: int
     default: 443
   server_name:
     description:
       - Server name sent in the TLS SNI extension.
       - Defaults to O(host). No SNI is sent when this is an IP address (or O(host) is one and this is not set).
+      - With O(targets), the default of O(targets[].server_name); when neither is set, each target's own
+        O(targets[].host).
     type: str
   starttls:
     description:
@@ -51,6 +147,7 @@ options:
       - V(postgres) first sends the 8-byte PostgreSQL C(SSLRequest) and expects C(S) before the handshake, as
         a PostgreSQL client does (the repository). When the server answers C(N) it refuses SSL altogether;
         this is reported as RV(tls_available=false) and a failure.
+      - With O(targets), the default of O(targets[].starttls).
     type: str
     choices: [none, postgres]
     default: none
@@ -68,6 +165,9 @@ options:
         A result that differs, or any other answer (for example SQLSTATE C(57P03), the database system is
         starting up), is a failure.
       - When not set (the default) the plaintext probe is not made.
+      - With O(targets), the default of O(targets[].postgres_plaintext). A target cannot unset it, so a top-level
+        value needs O(targets[].starttls=postgres) for every target; set it on the repository targets instead
+        when O(targets) mixes gateways and repositories.
     type: str
     choices: [refused, accepted]
   postgres_probe_user:
@@ -86,6 +186,8 @@ options:
   timeout:
     description:
       - Seconds to wait for each connection and handshake.
+      - With O(targets) it applies to every target (there is no per-target timeout). As the targets are checked
+        concurrently, an unreachable target delays the module run by about this much, not once per target.
     type: float
     default: 10
   protocols_accepted:
@@ -94,6 +196,7 @@ options:
       - Names as in C(tsm security external-ssl enable --protocols), case-insensitive
         (V(TLSv1), V(TLSv1.1), V(TLSv1.2), V(TLSv1.3); V(TLSv1.0) means V(TLSv1)).
       - V(SSLv2) and V(SSLv3) cannot be probed, so they cannot be required here.
+      - With O(targets), the default of O(targets[].protocols_accepted).
     type: list
     elements: str
     default: []
@@ -104,6 +207,7 @@ options:
         client implements neither, and neither can be enabled in an OpenSSL 1.1 or 3 based server such as
         Tableau Server's gateway, so they are reported as refused by construction, with a note in
         RV(protocol_details), without a connection.
+      - With O(targets), the default of O(targets[].protocols_refused).
     type: list
     elements: str
     default: []
@@ -111,30 +215,38 @@ options:
     description:
       - SHA-256 fingerprint that the server certificate must have; hexadecimal, with or without colons,
         case-insensitive (the output of C(openssl x509 -noout -fingerprint -sha256) is accepted as is).
+      - With O(targets), the default of O(targets[].expected_fingerprint).
     type: str
   expected_cert_file:
     description:
       - Certificate file on the managed node (PEM or DER) that the server must present, compared by
         SHA-256 fingerprint. For a PEM file with several certificates the first one counts.
+      - With O(targets), the default of O(targets[].expected_cert_file).
     type: path
   min_days_left:
     description:
       - Minimum number of whole days before the server certificate expires. An expired certificate has a
         negative RV(certificate.days_left).
+      - With O(targets), the default of O(targets[].min_days_left).
     type: int
   ca_file:
     description:
       - PEM file with CA certificates to verify the server's certificate chain against. The chain is verified,
         the host name is not. The result is RV(chain_verified).
       - Without it the chain is not verified.
+      - With O(targets), the default of O(targets[].ca_file).
     type: path
   fail_on_mismatch:
     description:
       - When V(true), the module fails when an expectation is not met.
       - When V(false), it returns RV(passed=false) and the RV(failures) instead, for a report or a later
         C(assert).
-      - Errors that prevent the check altogether (host unreachable, connection refused, timeout, a handshake that
-        fails for any protocol, bad input) fail the module in both cases.
+      - With O(host), errors that prevent the check altogether (host unreachable, connection refused, timeout, a
+        handshake that fails for any protocol, bad input) fail the module in both cases.
+      - With O(targets), such an error of one target is reported in that target's RV(targets[].error) and the
+        target counts as failed (RV(targets[].passed=false), a sentence in RV(failures)). It fails the module only
+        when this is V(true); when this is V(false) the module returns RV(passed=false) instead, whatever the
+        targets' errors. Bad input fails the module in both cases, before any connection.
     type: bool
     default: true
 notes:
@@ -145,6 +257,9 @@ notes:
   - The first handshake offers TLS 1.0 to TLS 1.3 and lets the server choose; RV(protocol) is its choice.
   - RV(chain_length) is only returned when the Python C(ssl) module on the managed node exposes the chain the
     server sent (public API since Python 3.13).
+  - With O(targets) the endpoints are checked in threads of one module run, at most 8 at a time; each target's own
+    probes (one connection per protocol, one more for O(ca_file)) run one after the other. The servers see the
+    same connections as with one module run per endpoint.
 seealso:
   - module: tableau.tsm.tableau_external_ssl
   - module: tableau.tsm.tableau_repository_ssl
@@ -204,49 +319,100 @@ EXAMPLES = r"""
     that: gateway_tls.passed
     fail_msg: "{{ gateway_tls.failures | join('; ') }}"
     success_msg: "{{ gateway_tls.certificate.days_left }} days left, valid until {{ gateway_tls.certificate.not_after }}"
+
+- name: Check every gateway of a three-node cluster and its repository in one module run
+  tableau.tsm.tableau_tls_check:
+    targets:
+      - host: node1.example.com
+      - host: node2.example.com
+      - host: node3.example.com
+      - name: repository
+        host: node1.example.com
+        port: 8060
+        starttls: postgres
+        postgres_plaintext: refused
+        protocols_accepted: [TLSv1.2]  # replaces the top-level list for this target only
+    # Defaults for every target that does not set the option itself
+    server_name: tableau.example.com
+    protocols_accepted: [TLSv1.2, TLSv1.3]
+    protocols_refused: [SSLv3, TLSv1, TLSv1.1]
+    min_days_left: 30
+    fail_on_mismatch: false
+  delegate_to: localhost
+  run_once: true
+  register: cluster_tls
+
+- name: One line per endpoint
+  ansible.builtin.debug:
+    msg: "{{ item.name }}: {{ item.failures | join('; ') if item.failures else 'passed, ' ~ item.protocol }}"
+  loop: "{{ cluster_tls.targets }}"
+  loop_control:
+    label: "{{ item.name }}"
+  run_once: true
+
+- name: Stop when any endpoint failed (the failures are prefixed with the target's name)
+  ansible.builtin.assert:
+    that: cluster_tls.passed
+    fail_msg: "{{ cluster_tls.failures | join('; ') }}"
+  run_once: true
+
+- name: Check the gateway of every host in the group tableau_server and the repository in one module run
+  tableau.tsm.tableau_tls_check:
+    # Each host's gateway address is its tableau_gateway_host variable, else its inventory name.
+    targets: >-
+      {%- set gateways = [] -%}
+      {%- for node in groups['tableau_server'] -%}
+      {%-   set _ = gateways.append({'name': node ~ ' gateway', 'host': hostvars[node].tableau_gateway_host | default(node)}) -%}
+      {%- endfor -%}
+      {{ gateways + [{'name': 'repository', 'host': groups['tableau_server'][0], 'port': 8060, 'starttls': 'postgres',
+                      'expected_fingerprint': repository_fingerprint}] }}
+    expected_fingerprint: "{{ gateway_fingerprint }}"  # the repository target sets its own
+    protocols_refused: [TLSv1, TLSv1.1]
+  delegate_to: localhost
+  run_once: true
 """
 
 RETURN = r"""
 host:
   description: The host that was checked.
-  returned: always
+  returned: with O(host)
   type: str
   sample: node1.example.com
 port:
   description: The port that was checked.
-  returned: always
+  returned: with O(host)
   type: int
   sample: 443
 server_name:
   description: The server name sent as SNI (not sent when it is an IP address).
-  returned: always
+  returned: with O(host)
   type: str
   sample: tableau.example.com
 starttls:
   description: The STARTTLS method used, V(none) or V(postgres).
-  returned: always
+  returned: with O(host)
   type: str
   sample: postgres
 tls_available:
   description:
     - Whether a TLS handshake was possible at all.
     - V(false) when a PostgreSQL server answered C(N) to the C(SSLRequest) (SSL is off).
-  returned: always
+  returned: with O(host)
   type: bool
   sample: true
 protocol:
   description: Protocol negotiated when the client offered TLS 1.0 to TLS 1.3.
-  returned: always (null when RV(tls_available=false))
+  returned: with O(host) (null when RV(tls_available=false))
   type: str
   sample: TLSv1.3
 cipher:
   description: Cipher suite negotiated in that handshake (OpenSSL name).
-  returned: always (null when RV(tls_available=false))
+  returned: with O(host) (null when RV(tls_available=false))
   type: str
   sample: TLS_AES_256_GCM_SHA384
 certificate:
   description: The server (leaf) certificate.
-  returned: always (null when RV(tls_available=false))
+  returned: with O(host) (null when RV(tls_available=false))
   type: dict
   contains:
     subject:
@@ -284,13 +450,13 @@ certificate:
       sample: "3b:8a:01:5c:7e:22:90:4d:aa:10:6f:0e:c1:58:2b:77:19:e4:05:c3:8d:61:f0:2a:9b:44:de:73:08:b6:51:9f"
 chain_length:
   description: Number of certificates the server sent (leaf included).
-  returned: when RV(tls_available=true) and the Python C(ssl) module on the managed node exposes the peer's
-    unverified chain (public in Python 3.13, available privately in earlier CPython 3 versions)
+  returned: with O(host), when RV(tls_available=true) and the Python C(ssl) module on the managed node exposes
+    the peer's unverified chain (public in Python 3.13, available privately in earlier CPython 3 versions)
   type: int
   sample: 2
 chain_verified:
   description: Whether the server's chain verifies against O(ca_file).
-  returned: when O(ca_file) is set and RV(tls_available=true)
+  returned: with O(host), when O(ca_file) is set and RV(tls_available=true)
   type: bool
   sample: true
 protocols:
@@ -299,12 +465,12 @@ protocols:
       handshake pinned to it.
     - V(SSLv2) and V(SSLv3) are always V(false) (refused by construction, see O(protocols_refused)).
     - Null for a protocol that the local OpenSSL cannot offer (then a failure is reported).
-  returned: always
+  returned: with O(host)
   type: dict
   sample: {"TLSv1": false, "TLSv1.1": false, "TLSv1.2": true, "TLSv1.3": true}
 protocol_details:
   description: For each probed protocol, RV(protocols) value and a note saying why (the server's alert, the cipher).
-  returned: always
+  returned: with O(host)
   type: dict
   sample:
     TLSv1.1:
@@ -319,55 +485,384 @@ plaintext_accepted:
       authentication request), see O(postgres_plaintext).
     - V(false) when pg_hba.conf rejected it (SQLSTATE C(28000)); null when the answer said neither (then a
       failure is reported).
-  returned: when O(postgres_plaintext) is set
+  returned: with O(host), when O(postgres_plaintext) is set
   type: bool
   sample: false
 plaintext_detail:
   description: The server's answer to the unencrypted startup, in one sentence (SQLSTATE and message of an error).
-  returned: when O(postgres_plaintext) is set
+  returned: with O(host), when O(postgres_plaintext) is set
   type: str
   sample: >-
     refused for lack of encryption: SQLSTATE 28000: pg_hba.conf rejects connection for host "127.0.0.1",
     user "tableau_tsm_probe", database "workgroup", no encryption
 failures:
-  description: Every expectation that was not met, one sentence each. Empty when RV(passed=true).
+  description:
+    - Every expectation that was not met, one sentence each. Empty when RV(passed=true).
+    - With O(targets), the failures of every target in the order of O(targets), each prefixed with the target's
+      name, a colon and a space, including one sentence for each target that could not be checked
+      (RV(targets[].error)).
   returned: always
   type: list
   elements: str
   sample: ["TLSv1.1 must be refused but the server accepted it"]
 passed:
-  description: Whether every expectation was met.
+  description:
+    - Whether every expectation was met.
+    - With O(targets), whether every target passed; V(false) when any target has an RV(targets[].error).
   returned: always
   type: bool
   sample: true
+targets:
+  description:
+    - One result per element of O(targets), in the same order.
+    - Each is what a check with O(host) returns (RV(host), RV(port), RV(certificate), RV(protocols),
+      RV(failures), RV(passed) and so on, see there), plus RV(targets[].name) and RV(targets[].error).
+  returned: with O(targets)
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The target's O(targets[].name), by default C(host:port).
+      type: str
+      sample: repository
+    host:
+      description: The host that was checked.
+      type: str
+      sample: node1.example.com
+    port:
+      description: The port that was checked.
+      type: int
+      sample: 8060
+    error:
+      description:
+        - Why the target could not be checked at all (unreachable, connection refused, timeout, a handshake that
+          fails for any protocol, an unexpected error). Empty when the check could be made.
+        - When set, RV(targets[].passed) is V(false), RV(targets[].tls_available) is V(false) and
+          RV(targets[].failures) holds one sentence with the error.
+      type: str
+      sample: ""
+    server_name:
+      description: The server name sent as SNI, see RV(server_name).
+      type: str
+      sample: tableau.example.com
+    starttls:
+      description: The STARTTLS method used, V(none) or V(postgres).
+      type: str
+      sample: postgres
+    tls_available:
+      description: Whether a TLS handshake was possible at all, see RV(tls_available).
+      type: bool
+      sample: true
+    protocol:
+      description: Protocol negotiated when the client offered TLS 1.0 to TLS 1.3; null when no handshake was made.
+      type: str
+      sample: TLSv1.3
+    cipher:
+      description: Cipher suite negotiated in that handshake; null when no handshake was made.
+      type: str
+      sample: TLS_AES_256_GCM_SHA384
+    certificate:
+      description: The server (leaf) certificate with the same keys as RV(certificate); null when no handshake was made.
+      type: dict
+      sample: {"subject": "CN=tableau.example.com", "days_left": 245, "sha256_fingerprint": "3b:8a:01:...:9f"}
+    chain_length:
+      description: Number of certificates the server sent, see RV(chain_length).
+      returned: when the Python C(ssl) module exposes the peer's chain and the handshake was made
+      type: int
+      sample: 2
+    chain_verified:
+      description: Whether the chain verifies against the target's O(targets[].ca_file).
+      returned: when O(targets[].ca_file) applies to the target and the handshake was made
+      type: bool
+      sample: true
+    protocols:
+      description: For each probed protocol, whether the server accepted it, see RV(protocols).
+      type: dict
+      sample: {"TLSv1.1": false, "TLSv1.2": true}
+    protocol_details:
+      description: For each probed protocol, the result and a note, see RV(protocol_details).
+      type: dict
+      sample: {"TLSv1.2": {"accepted": true, "note": "accepted (cipher ECDHE-RSA-AES256-GCM-SHA384)"}}
+    plaintext_accepted:
+      description: Whether the repository accepted an unencrypted startup, see RV(plaintext_accepted).
+      returned: when O(targets[].postgres_plaintext) applies to the target and the check could be made
+      type: bool
+      sample: false
+    plaintext_detail:
+      description: The server's answer to the unencrypted startup, see RV(plaintext_detail).
+      returned: when O(targets[].postgres_plaintext) applies to the target and the check could be made
+      type: str
+      sample: "refused for lack of encryption: SQLSTATE 28000: ..."
+    failures:
+      description: This target's unmet expectations (or its error), one sentence each, without the name prefix.
+      type: list
+      elements: str
+      sample: ["certificate fingerprint 3b:8a:... does not match expected_fingerprint 11:22:..."]
+    passed:
+      description: Whether this target was checked and met every expectation.
+      type: bool
+      sample: false
+  sample:
+    - name: node1.example.com:443
+      host: node1.example.com
+      port: 443
+      error: ""
+      passed: true
+      failures: []
+      protocol: TLSv1.3
+    - name: repository
+      host: node1.example.com
+      port: 8060
+      error: "connection to node1.example.com:8060 refused (nothing listening on that port?)"
+      passed: false
+      failures: ["TLS check could not be made: connection to node1.example.com:8060 refused (nothing listening on that port?)"]
+      protocol: null
 """
 
 import traceback
+
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tableau.tsm.plugins.module_utils import _tls
 
+#: At most this many targets are checked at the same time.
+MAX_WORKERS = 8
 
-def _protocol_list(module, option, allow_unprobeable):
+#: The options that describe one endpoint. An element of targets can set each of them; what it does
+#: not set (None) is taken from the top-level option of the same name.
+ENDPOINT_OPTIONS = ("host", "port", "server_name", "starttls", "postgres_plaintext", "protocols_accepted",
+                    "protocols_refused", "expected_fingerprint", "expected_cert_file", "min_days_left", "ca_file")
+
+#: Suboptions of targets. None has a default, so that "not set" can be told from a value.
+TARGET_SPEC = {
+    "name": {"type": "str"},
+    "host": {"type": "str", "required": True},
+    "port": {"type": "int"},
+    "server_name": {"type": "str"},
+    "starttls": {"type": "str", "choices": ["none", "postgres"]},
+    "postgres_plaintext": {"type": "str", "choices": ["refused", "accepted"]},
+    "protocols_accepted": {"type": "list", "elements": "str"},
+    "protocols_refused": {"type": "list", "elements": "str"},
+    "expected_fingerprint": {"type": "str"},
+    "expected_cert_file": {"type": "path"},
+    "min_days_left": {"type": "int"},
+    "ca_file": {"type": "path"},
+}
+
+
+class InputError(Exception):
+    """Bad input, found before any connection is made."""
+
+
+def _protocol_list(values, option, allow_unprobeable):
     result = []
-    for name in module.params[option] or []:
+    for name in values or []:
         canonical = _tls.canonical_protocol(name)
         if canonical is None:
-            module.fail_json(msg="%s: unknown protocol %r; use one of %s" % (
+            raise InputError("%s: unknown protocol %r; use one of %s" % (
                 option, name, ", ".join(_tls.ALL_PROTOCOLS if allow_unprobeable else _tls.PROBEABLE_PROTOCOLS)))
         if not allow_unprobeable and canonical in _tls.UNPROBEABLE_PROTOCOLS:
-            module.fail_json(msg="%s: %s cannot be probed (no current OpenSSL implements it), so it cannot be "
-                                 "required; list it in protocols_refused instead" % (option, canonical))
+            raise InputError("%s: %s cannot be probed (no current OpenSSL implements it), so it cannot be "
+                             "required; list it in protocols_refused instead" % (option, canonical))
         if canonical not in result:
             result.append(canonical)
     return result
 
 
+def _clean_host(host):
+    host = (host or "").strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host
+
+
+def check_common(params):
+    """Validate the top-level-only options, which apply to every endpoint. Raises InputError."""
+    if params["timeout"] <= 0:
+        raise InputError("timeout must be greater than 0 (got %s)" % params["timeout"])
+    for option in ("postgres_probe_user", "postgres_probe_database"):
+        value = params[option]
+        if not value or "\x00" in value:
+            raise InputError("%s must be a non-empty name without NUL characters" % option)
+
+
+def prepare_endpoint(options, params):
+    """Validate the options of one endpoint and return the keyword arguments of _tls.run_check.
+
+    ``options`` holds ENDPOINT_OPTIONS (for a target: its own merged with the top-level ones),
+    ``params`` the module parameters (for the top-level-only options, see check_common).
+    Reads the certificate files, never connects. Raises InputError.
+    """
+    host = _clean_host(options["host"])
+    if not host:
+        raise InputError("host must not be empty")
+    port = options["port"]
+    if not 1 <= port <= 65535:
+        raise InputError("port %d is out of range (1-65535)" % port)
+    accepted = _protocol_list(options["protocols_accepted"], "protocols_accepted", allow_unprobeable=False)
+    refused = _protocol_list(options["protocols_refused"], "protocols_refused", allow_unprobeable=True)
+    both = [p for p in accepted if p in refused]
+    if both:
+        raise InputError("%s listed in both protocols_accepted and protocols_refused" % ", ".join(both))
+
+    if options["postgres_plaintext"] and options["starttls"] != "postgres":
+        raise InputError("postgres_plaintext=%s needs starttls=postgres (it probes a PostgreSQL repository)"
+                         % options["postgres_plaintext"])
+
+    expected_fingerprint = None
+    if options["expected_fingerprint"]:
+        try:
+            expected_fingerprint = _tls.normalize_fingerprint(options["expected_fingerprint"])
+        except ValueError as exc:
+            raise InputError("expected_fingerprint: %s" % exc)
+
+    expected_der = None
+    try:
+        if options["expected_cert_file"]:
+            expected_der = _tls.load_certificate_file(options["expected_cert_file"])
+        if options["ca_file"]:
+            _tls.check_ca_file(options["ca_file"])
+    except _tls.TLSCheckError as exc:
+        raise InputError(str(exc))
+
+    server_name = options["server_name"]
+    if server_name is None:
+        server_name = host
+
+    return {
+        "host": host,
+        "port": port,
+        "server_name": server_name,
+        "starttls": options["starttls"],
+        "timeout": params["timeout"],
+        "protocols_accepted": accepted,
+        "protocols_refused": refused,
+        "expected_fingerprint": expected_fingerprint,
+        "expected_der": expected_der,
+        "expected_cert_source": options["expected_cert_file"],
+        "min_days_left": options["min_days_left"],
+        "ca_file": options["ca_file"],
+        "postgres_plaintext": options["postgres_plaintext"],
+        "postgres_user": params["postgres_probe_user"],
+        "postgres_database": params["postgres_probe_database"],
+    }
+
+
+def prepare_targets(params):
+    """Validate every element of targets; return [(name, run_check keyword arguments), ...]. Raises InputError."""
+    targets = params["targets"]
+    if not targets:
+        raise InputError("targets must not be empty")
+    jobs = []
+    seen = {}
+    for index, target in enumerate(targets):
+        options = {}
+        for option in ENDPOINT_OPTIONS:
+            value = target.get(option)
+            options[option] = params[option] if value is None else value
+        name = target.get("name")
+        label = name if name is not None else _tls.endpoint(_clean_host(options["host"]), options["port"])
+        try:
+            if name is not None and not name.strip():
+                raise InputError("name must not be empty")
+            kwargs = prepare_endpoint(options, params)
+        except InputError as exc:
+            raise InputError("targets[%d] (%s): %s" % (index, label, exc))
+        if name is None:
+            name = _tls.endpoint(kwargs["host"], kwargs["port"])
+        if name in seen:
+            raise InputError("targets[%d] (%s): the name is already used by targets[%d]; every target needs a "
+                             "unique name (set name to tell targets on the same host and port apart)"
+                             % (index, name, seen[name]))
+        seen[name] = index
+        jobs.append((name, kwargs))
+    return jobs
+
+
+def _error_result(kwargs, error):
+    """The result of a target that could not be checked, with the keys of a _tls.run_check result."""
+    return {
+        "host": kwargs["host"],
+        "port": kwargs["port"],
+        "server_name": kwargs["server_name"],
+        "starttls": kwargs["starttls"],
+        "tls_available": False,
+        "protocol": None,
+        "cipher": None,
+        "certificate": None,
+        "protocols": {},
+        "protocol_details": {},
+        "failures": ["TLS check could not be made: %s" % error],
+        "passed": False,
+    }
+
+
+def check_target(job):
+    """Check one target (in a worker thread). Never raises: errors go to the result's error."""
+    name, kwargs = job
+    error = ""
+    try:
+        result = _tls.run_check(**kwargs)
+    except _tls.TLSCheckError as exc:
+        error = str(exc) or exc.__class__.__name__
+    except Exception as exc:  # pylint: disable=broad-except
+        error = "unexpected error: %s: %s" % (exc.__class__.__name__, exc)
+    if error:
+        result = _error_result(kwargs, error)
+    entry = {"name": name, "host": kwargs["host"], "port": kwargs["port"], "error": error}
+    entry.update(result)
+    return entry
+
+
+def check_targets(jobs):
+    """Check every target, at most MAX_WORKERS at a time; the results are in the order of ``jobs``."""
+    if len(jobs) == 1:
+        return [check_target(jobs[0])]
+    with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(jobs))) as pool:
+        return list(pool.map(check_target, jobs))
+
+
+def run_single(module, kwargs):
+    """The check of O(host): unchanged since before targets existed (errors fail the module)."""
+    where = _tls.endpoint(kwargs["host"], kwargs["port"])
+    try:
+        result = _tls.run_check(**kwargs)
+    except _tls.TLSCheckError as exc:
+        module.fail_json(msg="TLS check of %s failed: %s" % (where, exc), changed=False)
+    except Exception as exc:  # pylint: disable=broad-except
+        module.fail_json(msg="TLS check of %s failed unexpectedly: %s" % (where, exc),
+                         exception=traceback.format_exc(), changed=False)
+
+    result["changed"] = False
+    if result["failures"] and module.params["fail_on_mismatch"]:
+        module.fail_json(
+            msg="TLS check of %s failed: %s" % (where, "; ".join(result["failures"])),
+            **result
+        )
+    module.exit_json(**result)
+
+
+def run_targets(module, jobs):
+    results = check_targets(jobs)
+    failures = ["%s: %s" % (entry["name"], failure) for entry in results for failure in entry["failures"]]
+    result = {
+        "changed": False,
+        "passed": all(entry["passed"] for entry in results),
+        "failures": failures,
+        "targets": results,
+    }
+    if not result["passed"] and module.params["fail_on_mismatch"]:
+        module.fail_json(msg="TLS check failed: %s" % "; ".join(failures), **result)
+    module.exit_json(**result)
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
-            "host": {"type": "str", "required": True},
+            "host": {"type": "str"},
+            "targets": {"type": "list", "elements": "dict", "options": TARGET_SPEC},
             "port": {"type": "int", "default": 443},
             "server_name": {"type": "str"},
             "starttls": {"type": "str", "default": "none", "choices": ["none", "postgres"]},
@@ -383,87 +878,27 @@ def main():
             "postgres_probe_user": {"type": "str", "default": _tls.POSTGRES_PROBE_USER},
             "postgres_probe_database": {"type": "str", "default": _tls.POSTGRES_PROBE_DATABASE},
         },
+        required_one_of=[["host", "targets"]],
+        mutually_exclusive=[["host", "targets"]],
         supports_check_mode=True,
     )
     params = module.params
 
-    # Bad input fails before any connection.
-    host = params["host"].strip()
-    if not host:
-        module.fail_json(msg="host must not be empty")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    port = params["port"]
-    if not 1 <= port <= 65535:
-        module.fail_json(msg="port %d is out of range (1-65535)" % port)
-    if params["timeout"] <= 0:
-        module.fail_json(msg="timeout must be greater than 0 (got %s)" % params["timeout"])
-    accepted = _protocol_list(module, "protocols_accepted", allow_unprobeable=False)
-    refused = _protocol_list(module, "protocols_refused", allow_unprobeable=True)
-    both = [p for p in accepted if p in refused]
-    if both:
-        module.fail_json(msg="%s listed in both protocols_accepted and protocols_refused" % ", ".join(both))
-
-    if params["postgres_plaintext"] and params["starttls"] != "postgres":
-        module.fail_json(msg="postgres_plaintext=%s needs starttls=postgres (it probes a PostgreSQL repository)"
-                             % params["postgres_plaintext"])
-    for option in ("postgres_probe_user", "postgres_probe_database"):
-        value = params[option]
-        if not value or "\x00" in value:
-            module.fail_json(msg="%s must be a non-empty name without NUL characters" % option)
-
-    expected_fingerprint = None
-    if params["expected_fingerprint"]:
-        try:
-            expected_fingerprint = _tls.normalize_fingerprint(params["expected_fingerprint"])
-        except ValueError as exc:
-            module.fail_json(msg="expected_fingerprint: %s" % exc)
-
-    expected_der = None
+    # Bad input (of every target) fails before any connection.
+    jobs = kwargs = None
     try:
-        if params["expected_cert_file"]:
-            expected_der = _tls.load_certificate_file(params["expected_cert_file"])
-        if params["ca_file"]:
-            _tls.check_ca_file(params["ca_file"])
-    except _tls.TLSCheckError as exc:
+        check_common(params)
+        if params["targets"] is None:
+            kwargs = prepare_endpoint(params, params)
+        else:
+            jobs = prepare_targets(params)
+    except InputError as exc:
         module.fail_json(msg=str(exc))
 
-    where = _tls.endpoint(host, port)
-    server_name = params["server_name"]
-    if server_name is None:
-        server_name = host
-
-    try:
-        result = _tls.run_check(
-            host=host,
-            port=port,
-            server_name=server_name,
-            starttls=params["starttls"],
-            timeout=params["timeout"],
-            protocols_accepted=accepted,
-            protocols_refused=refused,
-            expected_fingerprint=expected_fingerprint,
-            expected_der=expected_der,
-            expected_cert_source=params["expected_cert_file"],
-            min_days_left=params["min_days_left"],
-            ca_file=params["ca_file"],
-            postgres_plaintext=params["postgres_plaintext"],
-            postgres_user=params["postgres_probe_user"],
-            postgres_database=params["postgres_probe_database"],
-        )
-    except _tls.TLSCheckError as exc:
-        module.fail_json(msg="TLS check of %s failed: %s" % (where, exc), changed=False)
-    except Exception as exc:  # pylint: disable=broad-except
-        module.fail_json(msg="TLS check of %s failed unexpectedly: %s" % (where, exc),
-                         exception=traceback.format_exc(), changed=False)
-
-    result["changed"] = False
-    if result["failures"] and params["fail_on_mismatch"]:
-        module.fail_json(
-            msg="TLS check of %s failed: %s" % (where, "; ".join(result["failures"])),
-            **result
-        )
-    module.exit_json(**result)
+    if jobs is None:
+        run_single(module, kwargs)
+    else:
+        run_targets(module, jobs)
 
 
 if __name__ == "__main__":

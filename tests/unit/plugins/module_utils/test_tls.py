@@ -15,6 +15,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 import warnings
 
 import pytest
@@ -115,10 +116,14 @@ class TLSServer(object):
     mode: "tls" (default), "silent" (accept, never answer), "plain" (answer HTTP, no TLS).
     plaintext: with postgres set, the answer to an unencrypted StartupMessage (see pg_error/pg_auth);
     None closes the connection without an answer. Each startup's parameters go to self.startups.
+    delay: seconds to wait after accepting a connection before answering anything (a slow server).
+    self.accepts counts the accepted connections.
     """
 
     def __init__(self, certfile, keyfile, min_version="TLSv1.2", max_version="TLSv1.3", seclevel0=False,
-                 postgres=None, mode="tls", plaintext=None):
+                 postgres=None, mode="tls", plaintext=None, delay=0):
+        self.delay = delay
+        self.accepts = 0
         self.postgres = postgres
         self.plaintext = plaintext
         self.startups = []
@@ -155,6 +160,7 @@ class TLSServer(object):
                 continue
             except OSError:
                 break
+            self.accepts += 1
             worker = threading.Thread(target=self._handle, args=(conn,))
             worker.daemon = True
             worker.start()
@@ -162,6 +168,8 @@ class TLSServer(object):
     def _handle(self, conn):
         conn.settimeout(5)
         try:
+            if self.delay:
+                time.sleep(self.delay)
             if self.mode == "plain":
                 conn.recv(4096)
                 conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
@@ -390,6 +398,38 @@ def test_client_context_pins_version():
     assert ctx.maximum_version == ssl.TLSVersion.TLSv1_1
 
 
+def _in_threads(count, work):
+    errors = []
+
+    def run():
+        try:
+            work()
+        except Exception as exc:  # pylint: disable=broad-except
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for dummy in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not [t for t in threads if t.is_alive()]
+    assert not errors, errors
+
+
+def test_client_context_in_threads_leaves_the_warnings_filters_alone():
+    # warnings.catch_warnings() saves and restores the process-wide filters. tableau_tls_check runs
+    # run_check in threads: unserialized, two threads restore each other's state and a filter stays.
+    before = list(warnings.filters)
+
+    def work():
+        for dummy in range(100):
+            for protocol in ("TLSv1", "TLSv1.1", None):
+                _tls.client_context(protocol)
+
+    _in_threads(8, work)
+    assert warnings.filters == before
+
+
 # ---------------------------------------------------------------------------------------------
 # Against live servers
 # ---------------------------------------------------------------------------------------------
@@ -468,6 +508,27 @@ def test_tls12_only_server(pki):
     assert result["protocol"] == "TLSv1.2"
     assert result["protocols"] == {"TLSv1.3": False, "TLSv1.1": False}
     assert result["failures"][0].startswith("TLSv1.3 must be accepted but the server refused it")
+
+
+def test_run_check_in_threads_keeps_results_apart(pki, modern_server, legacy_server):
+    # tableau_tls_check checks several targets in threads: run_check keeps no shared state.
+    with TLSServer(pki.paths["other"], pki.key) as other:
+        expected = {
+            modern_server.port: (pki.fingerprint("leaf"), False),
+            legacy_server.port: (pki.fingerprint("leaf"), True),
+            other.port: (pki.fingerprint("other"), False),
+        }
+
+        def work():
+            for port in list(expected) * 3:
+                result = _tls.run_check("127.0.0.1", port, timeout=10, protocols_refused=["TLSv1.1"])
+                fingerprint, tls11 = expected[port]
+                assert result["port"] == port
+                assert result["certificate"]["sha256_fingerprint"] == fingerprint
+                assert result["protocols"] == {"TLSv1.1": tls11}
+                assert result["passed"] is not tls11
+
+        _in_threads(4, work)
 
 
 def test_expectation_failures(pki, modern_server):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
+import time
 
 import pytest
 
@@ -326,3 +328,331 @@ def test_plaintext_not_returned_unless_asked(repository_required):
     assert not out.failed
     assert "plaintext_accepted" not in out.result
     assert "plaintext_detail" not in out.result
+
+
+# ---------------------------------------------------------------------------------------------
+# targets: several endpoints in one module run
+# ---------------------------------------------------------------------------------------------
+
+RUN_CHECK_KEYS = {"host", "port", "server_name", "starttls", "tls_available", "protocol", "cipher", "certificate",
+                  "protocols", "protocol_details", "failures", "passed"}
+
+
+def no_pending_connection(server):
+    """True when nobody connected to a TLSServer(mode="silent") (it never accepts, so a connection waits)."""
+    server.sock.settimeout(0)
+    try:
+        conn, _addr = server.sock.accept()
+    except (BlockingIOError, OSError):
+        return True
+    conn.close()
+    return False
+
+
+def test_targets_two_good_targets_pass(pki, gateway, repository):
+    out = run_module({
+        "targets": [
+            {"host": "127.0.0.1", "port": gateway.port, "expected_fingerprint": pki.fingerprint("leaf")},
+            {"name": "repository", "host": "127.0.0.1", "port": repository.port, "starttls": "postgres",
+             "expected_cert_file": pki.paths["other"]},
+        ],
+        "protocols_refused": ["TLSv1", "TLSv1.1"],
+    })
+    assert not out.failed, out.result
+    result = out.result
+    assert result["changed"] is False
+    assert result["passed"] is True
+    assert result["failures"] == []
+    assert "host" not in result and "certificate" not in result
+    first, second = result["targets"]
+    assert RUN_CHECK_KEYS | {"name", "error"} <= set(first)
+    assert first["name"] == "127.0.0.1:%d" % gateway.port
+    assert (first["host"], first["port"], first["error"], first["passed"]) == ("127.0.0.1", gateway.port, "", True)
+    assert first["starttls"] == "none"
+    assert first["certificate"]["sha256_fingerprint"] == pki.fingerprint("leaf")
+    assert first["protocols"] == {"TLSv1": False, "TLSv1.1": False}
+    assert second["name"] == "repository"
+    assert (second["port"], second["error"], second["passed"], second["starttls"]) == (
+        repository.port, "", True, "postgres")
+    assert second["certificate"]["sha256_fingerprint"] == pki.fingerprint("other")
+    assert second["protocols"] == {"TLSv1": False, "TLSv1.1": False}
+
+
+def test_targets_check_mode(pki, gateway):
+    out = run_module({"targets": [{"host": "127.0.0.1", "port": gateway.port}], "_ansible_check_mode": True})
+    assert not out.failed
+    assert out.result["changed"] is False
+    assert out.result["targets"][0]["certificate"]["sha256_fingerprint"] == pki.fingerprint("leaf")
+
+
+def test_targets_wrong_fingerprint(pki, gateway):
+    args = {
+        "targets": [
+            {"name": "good", "host": "127.0.0.1", "port": gateway.port},
+            {"name": "bad", "host": "127.0.0.1", "port": gateway.port,
+             "expected_fingerprint": pki.fingerprint("other")},
+        ],
+        "expected_fingerprint": pki.fingerprint("leaf"),
+    }
+    mismatch = "certificate fingerprint %s does not match expected_fingerprint %s" % (
+        pki.fingerprint("leaf"), pki.fingerprint("other"))
+    out = run_module(args)
+    assert out.failed
+    assert out.result["msg"] == "TLS check failed: bad: " + mismatch
+    assert out.result["passed"] is False
+    assert out.result["failures"] == ["bad: " + mismatch]
+    assert out.result["changed"] is False
+    good, bad = out.result["targets"]
+    assert (good["name"], good["passed"], good["failures"]) == ("good", True, [])
+    assert (bad["name"], bad["passed"], bad["failures"], bad["error"]) == ("bad", False, [mismatch], "")
+
+    args["fail_on_mismatch"] = False
+    out = run_module(args)
+    assert not out.failed
+    assert out.result["passed"] is False
+    assert out.result["failures"] == ["bad: " + mismatch]
+    assert [t["passed"] for t in out.result["targets"]] == [True, False]
+
+
+def test_targets_unreachable_target_does_not_stop_the_others(pki, gateway):
+    closed = free_port()
+    with TLSServer(pki.paths["leaf"], pki.key, mode="silent") as silent:
+        args = {
+            "targets": [
+                {"host": "127.0.0.1", "port": closed},
+                {"host": "127.0.0.1", "port": gateway.port},
+                {"name": "silent", "host": "127.0.0.1", "port": silent.port},
+            ],
+            "timeout": 2,
+            "fail_on_mismatch": False,
+        }
+        out = run_module(args)
+    assert not out.failed, out.result
+    refused_error = "connection to 127.0.0.1:%d refused (nothing listening on that port?)" % closed
+    timeout_error = "TLS handshake with 127.0.0.1:%d timed out after 2.0 seconds" % silent.port
+    first, second, third = out.result["targets"]
+    assert first["error"] == refused_error
+    assert first["failures"] == ["TLS check could not be made: " + refused_error]
+    assert first["passed"] is False
+    assert first["tls_available"] is False
+    assert first["certificate"] is None
+    assert RUN_CHECK_KEYS | {"name", "error"} <= set(first)
+    assert (second["error"], second["passed"]) == ("", True)
+    assert second["certificate"]["sha256_fingerprint"] == pki.fingerprint("leaf")
+    assert third["error"] == timeout_error
+    assert out.result["passed"] is False
+    assert out.result["failures"] == [
+        "127.0.0.1:%d: TLS check could not be made: %s" % (closed, refused_error),
+        "silent: TLS check could not be made: " + timeout_error,
+    ]
+
+    # Unlike with host, fail_on_mismatch decides for errors too; with true the results come along.
+    args["targets"] = args["targets"][:2]
+    out = run_module(dict(args, fail_on_mismatch=True))
+    assert out.failed
+    assert out.result["msg"] == "TLS check failed: 127.0.0.1:%d: TLS check could not be made: %s" % (
+        closed, refused_error)
+    assert [t["passed"] for t in out.result["targets"]] == [False, True]
+
+
+def test_targets_unexpected_exception_is_that_targets_error(monkeypatch, gateway):
+    real_run_check = tableau_tls_check._tls.run_check
+    broken = free_port()
+
+    def run_check(**kwargs):
+        if kwargs["port"] == broken:
+            raise RuntimeError("boom")
+        return real_run_check(**kwargs)
+
+    monkeypatch.setattr(tableau_tls_check._tls, "run_check", run_check)
+    out = run_module({"targets": [{"host": "127.0.0.1", "port": broken}, {"host": "127.0.0.1", "port": gateway.port}],
+                      "fail_on_mismatch": False})
+    assert not out.failed
+    first, second = out.result["targets"]
+    assert first["error"] == "unexpected error: RuntimeError: boom"
+    assert first["failures"] == ["TLS check could not be made: unexpected error: RuntimeError: boom"]
+    assert "Traceback" not in json.dumps(out.result)
+    assert second["passed"] is True
+
+
+def test_targets_inherit_and_override_top_level_options(pki, gateway, legacy_gateway, repository):
+    out = run_module({
+        "targets": [
+            # inherits port, server_name, expected_fingerprint and protocols_refused
+            {"host": "127.0.0.1"},
+            {"name": "legacy", "host": "127.0.0.1", "port": legacy_gateway.port, "server_name": "other.example.com"},
+            {"name": "repository", "host": "127.0.0.1", "port": repository.port, "starttls": "postgres",
+             "expected_fingerprint": pki.fingerprint("other"), "protocols_refused": [],
+             "protocols_accepted": ["TLSv1.2"]},
+        ],
+        "port": gateway.port,
+        "server_name": "localhost",
+        "expected_fingerprint": pki.fingerprint("leaf"),
+        "protocols_refused": ["TLSv1", "TLSv1.1"],
+        "fail_on_mismatch": False,
+    })
+    assert not out.failed, out.result
+    default, legacy, repo = out.result["targets"]
+    assert default["name"] == "127.0.0.1:%d" % gateway.port
+    assert (default["port"], default["server_name"], default["passed"]) == (gateway.port, "localhost", True)
+    assert default["protocols"] == {"TLSv1": False, "TLSv1.1": False}
+    assert legacy["server_name"] == "other.example.com"
+    assert legacy["protocols"] == {"TLSv1": True, "TLSv1.1": True}
+    assert legacy["failures"] == ["TLSv1 must be refused but the server accepted it",
+                                  "TLSv1.1 must be refused but the server accepted it"]
+    assert repo["passed"] is True, repo["failures"]
+    assert repo["protocols"] == {"TLSv1.2": True}
+    assert repo["certificate"]["sha256_fingerprint"] == pki.fingerprint("other")
+    assert out.result["failures"] == ["legacy: TLSv1 must be refused but the server accepted it",
+                                      "legacy: TLSv1.1 must be refused but the server accepted it"]
+
+
+def test_targets_server_name_defaults_to_each_host(gateway):
+    out = run_module({"targets": [{"host": "127.0.0.1", "port": gateway.port},
+                                  {"host": "localhost", "port": gateway.port}]})
+    assert not out.failed, out.result
+    assert [t["server_name"] for t in out.result["targets"]] == ["127.0.0.1", "localhost"]
+
+
+def test_targets_postgres_plaintext_mixed_with_a_gateway(gateway, repository_required):
+    out = run_module({"targets": [
+        {"name": "gateway", "host": "127.0.0.1", "port": gateway.port},
+        {"name": "repository", "host": "127.0.0.1", "port": repository_required.port, "starttls": "postgres",
+         "postgres_plaintext": "refused"},
+    ], "protocols_refused": ["TLSv1.1"]})
+    assert not out.failed, out.result
+    gw, repo = out.result["targets"]
+    assert "plaintext_accepted" not in gw
+    assert repo["plaintext_accepted"] is False
+    assert "SQLSTATE 28000" in repo["plaintext_detail"]
+    assert repo["tls_available"] is True
+    assert repository_required.startups[-1]["user"] == "tableau_tsm_probe"
+
+
+def test_targets_postgres_plaintext_expectation_unmet(repository_internal_only, gateway):
+    out = run_module({"targets": [
+        {"name": "repository", "host": "127.0.0.1", "port": repository_internal_only.port,
+         "postgres_plaintext": "refused"},
+        {"name": "gateway", "host": "127.0.0.1", "port": gateway.port, "starttls": "none"},
+    ], "starttls": "postgres", "fail_on_mismatch": False})
+    assert not out.failed, out.result
+    assert out.result["targets"][0]["plaintext_accepted"] is True
+    assert out.result["targets"][1]["passed"] is True
+    assert len(out.result["failures"]) == 1
+    assert out.result["failures"][0].startswith(
+        "repository: 127.0.0.1:%d accepts unencrypted PostgreSQL connections but postgres_plaintext=refused"
+        % repository_internal_only.port)
+
+
+@pytest.mark.parametrize("second, message", [
+    ({"expected_fingerprint": "abc"}, "targets[1] (second): expected_fingerprint: 'abc' is not a SHA-256 fingerprint"),
+    ({"port": 0}, "targets[1] (second): port 0 is out of range (1-65535)"),
+    ({"protocols_refused": ["TLSv2"]}, "targets[1] (second): protocols_refused: unknown protocol 'TLSv2'"),
+    ({"protocols_accepted": ["SSLv3"]}, "targets[1] (second): protocols_accepted: SSLv3 cannot be probed"),
+    ({"protocols_refused": ["TLSv1.2"]},
+     "targets[1] (second): TLSv1.2 listed in both protocols_accepted and protocols_refused"),
+    ({"postgres_plaintext": "refused"}, "targets[1] (second): postgres_plaintext=refused needs starttls=postgres"),
+    ({"expected_cert_file": "/nonexistent/cert.pem"},
+     "targets[1] (second): cannot read certificate file /nonexistent/cert.pem"),
+    ({"ca_file": "/nonexistent/ca.pem"}, "targets[1] (second): ca_file /nonexistent/ca.pem does not exist"),
+    ({"host": "  "}, "targets[1] (second): host must not be empty"),
+    ({"name": " "}, "targets[1] ( ): name must not be empty"),
+    ({"starttls": "smtp"}, "value of starttls must be one of: none, postgres, got: smtp found in targets"),
+    ({"bogus": 1}, "bogus"),
+])
+def test_targets_bad_input_in_second_target_fails_before_any_connection(pki, second, message):
+    with TLSServer(pki.paths["leaf"], pki.key, mode="silent") as server:
+        target = {"name": "second", "host": "127.0.0.1", "port": server.port}
+        target.update(second)
+        out = run_module({"targets": [{"host": "127.0.0.1", "port": server.port}, target],
+                          "protocols_accepted": ["TLSv1.2"]})
+        assert out.failed
+        assert message in out.result["msg"]
+        assert "targets" not in out.result
+        assert no_pending_connection(server), "a connection was made before the input was validated"
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"timeout": 0}, "timeout must be greater than 0"),
+    ({"postgres_probe_database": ""}, "postgres_probe_database must be a non-empty name"),
+    ({"postgres_plaintext": "accepted"},
+     "targets[0] (127.0.0.1:%(port)d): postgres_plaintext=accepted needs starttls=postgres"),
+    ({"expected_fingerprint": "xyz"}, "targets[0] (127.0.0.1:%(port)d): expected_fingerprint: 'xyz' is not"),
+    ({"targets": []}, "targets must not be empty"),
+])
+def test_targets_bad_top_level_input(pki, args, message):
+    with TLSServer(pki.paths["leaf"], pki.key, mode="silent") as server:
+        full = {"targets": [{"host": "127.0.0.1", "port": server.port}]}
+        full.update(args)
+        out = run_module(full)
+        assert out.failed
+        assert message % {"port": server.port} in out.result["msg"]
+        assert no_pending_connection(server)
+
+
+def test_host_and_targets_are_mutually_exclusive(gateway):
+    out = run_module({"host": "127.0.0.1", "port": gateway.port, "targets": [{"host": "127.0.0.1"}]})
+    assert out.failed
+    assert out.result["msg"] == "parameters are mutually exclusive: host|targets"
+
+
+def test_host_or_targets_is_required():
+    out = run_module({"port": 443})
+    assert out.failed
+    assert out.result["msg"] == "one of the following is required: host, targets"
+
+
+@pytest.mark.parametrize("targets, message", [
+    ([{"host": "127.0.0.1", "port": 1}, {"host": "127.0.0.1 ", "port": 1}],
+     "targets[1] (127.0.0.1:1): the name is already used by targets[0]"),
+    ([{"host": "::1", "port": 1}, {"host": "a"}, {"host": "[::1]", "port": 1}],
+     "targets[2] ([::1]:1): the name is already used by targets[0]"),
+    ([{"name": "node", "host": "a"}, {"name": "node", "host": "b"}],
+     "targets[1] (node): the name is already used by targets[0]"),
+    ([{"host": "a", "port": 443}, {"name": "a:443", "host": "b"}],
+     "targets[1] (a:443): the name is already used by targets[0]"),
+])
+def test_targets_duplicate_names(targets, message):
+    out = run_module({"targets": targets})
+    assert out.failed
+    assert out.result["msg"].startswith(message)
+
+
+def test_targets_run_concurrently(pki):
+    # Each server waits 0.6 s before it answers: one after the other that is at least 1.8 s for the
+    # three targets (each check is one handshake), concurrently about 0.6 s.
+    servers = [TLSServer(pki.paths["leaf"], pki.key, delay=0.6) for dummy in range(3)]
+    try:
+        started = time.monotonic()
+        out = run_module({"targets": [{"name": "t%d" % i, "host": "127.0.0.1", "port": server.port}
+                                      for i, server in enumerate(servers)]})
+        elapsed = time.monotonic() - started
+    finally:
+        for server in servers:
+            server.close()
+    assert not out.failed, out.result
+    assert [t["name"] for t in out.result["targets"]] == ["t0", "t1", "t2"]
+    assert [t["port"] for t in out.result["targets"]] == [s.port for s in servers]
+    assert elapsed < 1.5, "the targets were not checked concurrently (%.2f s)" % elapsed
+
+
+def test_targets_at_most_eight_at_a_time_results_in_order(monkeypatch):
+    lock = threading.Lock()
+    state = {"running": 0, "most": 0}
+
+    def run_check(**kwargs):
+        with lock:
+            state["running"] += 1
+            state["most"] = max(state["most"], state["running"])
+        try:
+            time.sleep(0.05 if kwargs["port"] % 2 else 0.1)  # finish out of order
+            return {"host": kwargs["host"], "port": kwargs["port"], "failures": [], "passed": True}
+        finally:
+            with lock:
+                state["running"] -= 1
+
+    monkeypatch.setattr(tableau_tls_check._tls, "run_check", run_check)
+    out = run_module({"targets": [{"host": "127.0.0.1", "port": port} for port in range(1000, 1020)]})
+    assert not out.failed, out.result
+    assert [t["port"] for t in out.result["targets"]] == list(range(1000, 1020))
+    assert 1 < state["most"] <= 8

@@ -49,6 +49,7 @@ class FakeTsm:
         self.files_seen = {}
         self.fail_next = None  # (rc, out, err) for the next call
         self.fail_on = None  # (argv word, (rc, out, err)): fail every call containing the word
+        self.responses = {}  # tuple(command args): (rc, out, err), for commands without a behaviour below
 
     @staticmethod
     def strip_globals(argv):
@@ -77,6 +78,8 @@ class FakeTsm:
         if self.fail_next:
             result, self.fail_next = self.fail_next, None
             return result
+        if tuple(cmd) in self.responses:
+            return self.responses[tuple(cmd)]
         if cmd[:2] == ["settings", "export"]:
             with open(cmd[cmd.index("-f") + 1], "w") as handle:
                 json.dump({"configKeys": dict(self.keys), "configEntities": {}}, handle)
