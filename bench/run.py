@@ -18,7 +18,7 @@ Counts tsm calls, write calls and restarts from the emulator's call log, and wal
 Prints a table, checks the targets of issue 6, and writes bench/results/bench-<time>.json
 (and latest.json). See bench/README.md and docs/docsite/rst/guide_performance.rst.
 
-    .venv/bin/python bench/run.py [--latency-ms 300] [--restart-ms 3000] [--scale 1,5,20]
+    .venv/bin/python bench/run.py [--time-scale 20 | --latency-ms MS --restart-ms MS] [--scale 1,5,20]
                                   [--forks N] [--no-postgres] [--skip-scale] [--keep] [--strict]
 """
 
@@ -418,8 +418,14 @@ def check_targets(results):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    p.add_argument("--latency-ms", type=int, default=300, help="emulated duration of every tsm call (default 300)")
-    p.add_argument("--restart-ms", type=int, default=3000, help="emulated duration of a restart (default 3000)")
+    p.add_argument("--time-scale", type=float, default=20.0,
+                   help="emulate the real-world assumptions (%g s per tsm call, %g s per restart) this many times "
+                        "faster, the same factor for both (default 20: %d ms per call, %d ms per restart)"
+                        % (REAL_CALL_S, REAL_RESTART_S, REAL_CALL_S * 50, REAL_RESTART_S * 50))
+    p.add_argument("--latency-ms", type=int, default=None,
+                   help="emulated duration of every tsm call (default: from --time-scale)")
+    p.add_argument("--restart-ms", type=int, default=None,
+                   help="emulated duration of a restart (default: from --time-scale)")
     p.add_argument("--scale", default="1,5,20", help="cluster counts for the many-cluster runs (default 1,5,20)")
     p.add_argument("--forks", type=int, default=0, help="forks for every run (default: max(20, number of hosts))")
     p.add_argument("--no-postgres", action="store_true",
@@ -432,6 +438,12 @@ def main(argv=None):
     p.add_argument("--strict", action="store_true", help="exit 3 when a target is missed")
     p.add_argument("--workdir", default=None, help="where clusters live (default: a new directory in /tmp)")
     args = p.parse_args(argv)
+    if args.time_scale <= 0:
+        p.error("--time-scale must be greater than 0")
+    if args.latency_ms is None:
+        args.latency_ms = int(round(REAL_CALL_S * 1000 / args.time_scale))
+    if args.restart_ms is None:
+        args.restart_ms = int(round(REAL_RESTART_S * 1000 / args.time_scale))
 
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     workdir = args.workdir or tempfile.mkdtemp(prefix="tsm-bench-")
@@ -450,7 +462,9 @@ def main(argv=None):
 
     results = {
         "started": stamp, "workdir": workdir, "host": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-        "knobs": {"latency_ms": args.latency_ms, "restart_ms": args.restart_ms},
+        "knobs": {"latency_ms": args.latency_ms, "restart_ms": args.restart_ms, "time_scale": args.time_scale,
+                  "call_compression": round(REAL_CALL_S * 1000 / args.latency_ms, 2) if args.latency_ms else None,
+                  "restart_compression": round(REAL_RESTART_S * 1000 / args.restart_ms, 2) if args.restart_ms else None},
         "assumptions": {
             "real_tsm_call_s": REAL_CALL_S, "real_restart_s": REAL_RESTART_S,
             "documented_apply_request_timeout_s": DOCUMENTED_APPLY_TIMEOUT_S,
