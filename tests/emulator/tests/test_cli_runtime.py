@@ -128,6 +128,31 @@ def test_restart_ms_knob(cluster, pki):
     assert time.time() - t >= 0.6
 
 
+def test_restart_work_counts_as_part_of_the_restart(monkeypatch):
+    """restart_ms is the whole modeled restart: the emulator's own restart work (gateways, PostgreSQL)
+    done before the sleep is subtracted from it, never added to it."""
+    sys.path.insert(0, EMU)
+    from tsm_emulator import cli_admin
+
+    slept = []
+    monkeypatch.setattr(cli_admin.time, "sleep", slept.append)
+
+    class Ctx:
+        knobs = {"restart_ms": 1000}
+
+    cli_admin.restart_sleep(Ctx, since=time.monotonic() - 0.4)  # 0.4 s of work already done
+    assert len(slept) == 1 and 0.5 < slept[0] <= 0.6
+    slept.clear()
+    cli_admin.restart_sleep(Ctx, since=time.monotonic() - 1.5)  # the work took longer than the restart
+    assert slept == []
+    cli_admin.restart_sleep(Ctx)  # no work measured: the whole restart
+    assert slept == [1.0]
+    Ctx.knobs = {"restart_ms": 0}
+    slept.clear()
+    cli_admin.restart_sleep(Ctx, since=time.monotonic())
+    assert slept == []
+
+
 # ---- call log ---------------------------------------------------------------------------
 
 def test_call_log_format(cluster, pki):

@@ -99,10 +99,16 @@ def stop_services(ctx):
         s["gateway_status"] = {n: "down" for n in ctx.gateway_nodes()}
 
 
-def restart_sleep(ctx):
+def restart_sleep(ctx, since=None):
+    """Wait out the modeled restart (knob restart_ms). With ``since`` (a time.monotonic() taken before the
+    emulator's own restart work: gateways, PostgreSQL), that work counts as part of the restart and only
+    the remainder is slept, so a restart lasts restart_ms (or the work, when longer) as on a real server,
+    where that work runs on the cluster's machines during the restart."""
     ms = ctx.knobs.get("restart_ms") or 0
     if ms:
-        time.sleep(ms / 1000.0)
+        left = ms / 1000.0 - (time.monotonic() - since if since is not None else 0.0)
+        if left > 0:
+            time.sleep(left)
 
 
 # ---- pending-changes ------------------------------------------------------------------
@@ -171,12 +177,15 @@ def pending_apply(ctx):
                     v = p["keys"][ck]
                     s["custom_cert"] = {"file": p["files"].get(ck), "name": v, "meta": p.get("meta")} if v else None
             s["pending"] = []
+        t0 = time.monotonic()
         if restart:
             ctx.out(ctx.S("apply_restarting"))
-            restart_sleep(ctx)
             ctx.restarted = True
         if running:
             ok, reason, bad = bring_up(ctx, ["reload"], fail_knob=True)
+        if restart:
+            restart_sleep(ctx, since=t0)
+        if running:
             if not ok:
                 js["status"] = "Failed"
                 ctx.fail("gateway_failed", nodes=", ".join(bad), reason=reason)
@@ -392,8 +401,9 @@ def stop(ctx):
 
 
 def _start(ctx, js):
-    restart_sleep(ctx)
+    t0 = time.monotonic()
     ok, reason, bad = bring_up(ctx, ["start_services"])
+    restart_sleep(ctx, since=t0)
     if not ok:
         js["status"] = "Failed"
         ctx.fail("gateway_failed", nodes=", ".join(bad), reason=reason)
@@ -431,8 +441,9 @@ def regenerate_tokens(ctx):
         if ctx.no_daemon:
             from tsm_emulator import certs
             certs.ensure_repository_cert(ctx.d)
-        restart_sleep(ctx)
+        t0 = time.monotonic()
         ok, reason, bad = bring_up(ctx, ["start_services", "reload"])
+        restart_sleep(ctx, since=t0)
         if not ok:
             js["status"] = "Failed"
             ctx.fail("gateway_failed", nodes=", ".join(bad), reason=reason)
