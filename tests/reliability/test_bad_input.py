@@ -256,7 +256,7 @@ ROLE_CASES = [
      {"tableau_tsm_gateway_key_file": ""}, r"tableau_tsm_gateway_key_file"),
     ("role_custom_cert_missing_on_controller", "hardening",
      {"tableau_tsm_custom_cert": "enable", "tableau_tsm_custom_cert_file": "@missing"},
-     r"does-not-exist\.crt does not exist or is not a readable file on the controller"),
+     r"does-not-exist\.crt does not exist or is not a file on the controller"),
     ("role_gateway_cert_expired", "hardening",
      {"tableau_tsm_gateway_cert_file": "@expired.crt", "tableau_tsm_gateway_key_file": "@expired.key",
       "tableau_tsm_gateway_chain_file": ""}, r"expired"),
