@@ -57,3 +57,27 @@ class TsmLockTimeout(TsmError):
 
 class TsmInputError(TsmError):
     """The user's input is invalid; raised before any tsm write call."""
+
+
+class CheckFailure(Exception):
+    """A read-only check module (tableau_tls_check, tableau_certificate_check) must fail.
+
+    ``msg`` is the module's failure message, ``result`` the other keys of the failed result
+    (may be empty), ``traceback`` the formatted traceback of an unexpected exception, if any.
+    Raised by the modules' execute() functions, turned into fail_json by the module and into a
+    failed result by the action plugin that runs the check inside the controller's process.
+    """
+
+    def __init__(
+        self,
+        msg: str,
+        result: t.Optional[t.Dict[str, t.Any]] = None,
+        traceback: t.Optional[str] = None,
+    ) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.result: t.Dict[str, t.Any] = dict(result or {})
+        self.traceback = traceback
+
+    def __str__(self) -> str:
+        return self.msg

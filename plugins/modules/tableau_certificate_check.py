@@ -26,9 +26,29 @@ description:
     O(warn_days) days, a passphrase given for a key that is not encrypted, and a chain that starts with the server
     certificate itself.
   - The module never changes anything and needs no C(tsm).
+  - When the task runs on the controller (delegated to V(localhost), or a host with the C(local) connection)
+    without become, and the controller's Python has C(cryptography), the check runs inside the controller's
+    Ansible process (in the module's action plugin) instead of a module process. The options and the results
+    are the same; it costs the controller far less CPU. The task variable C(tableau_tsm_inprocess=false) turns
+    this off. With become, C(async), a task C(environment) or any other connection the module runs as a normal
+    module.
 extends_documentation_fragment:
   - tableau.tsm._attributes
   - tableau.tsm._attributes.info_module
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details:
+      - On the controller (the C(local) connection) without become, C(async) or a task C(environment), and with
+        C(cryptography) in the controller's Python, the action plugin runs the whole check in the controller's
+        Ansible process, with the module's own code, unless the task variable C(tableau_tsm_inprocess) is V(false).
+        Otherwise it runs the module.
+  async:
+    description: Supports being used with the C(async) keyword.
+    support: full
+    details:
+      - An C(async) task always runs as a module process.
 requirements:
   - cryptography >= 3.4 (on the host the module runs on)
 options:
@@ -75,6 +95,9 @@ options:
     default: true
 notes:
   - The checks run on the host the module runs on, so the paths are paths on that host.
+  - In the controller's process (see the description) the check uses the Python that runs Ansible, not
+    C(ansible_python_interpreter); relative paths are relative to the playbook directory, as for a module run by
+    the C(local) connection. O(passphrase) is removed from the whole result, warnings included.
 seealso:
   - module: tableau.tsm.tableau_external_ssl
   - module: tableau.tsm.tableau_tls_check
@@ -193,90 +216,25 @@ chain_length:
   sample: 2
 """
 
-import traceback
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.tableau.tsm.plugins.module_utils._certificates import (
-    CRYPTOGRAPHY_IMPORT_ERROR,
-    HAS_CRYPTOGRAPHY,
-    check_server_certificate,
-)
-
-
-def _certificate_summary(info, fmt):
-    sans = list(info.get("subject_alt_names") or [])
-    return {
-        "subject": info.get("subject"),
-        "issuer": info.get("issuer"),
-        "sans": sans,
-        "not_after": info.get("not_after"),
-        "days_left": info.get("days_left"),
-        "sha256_fingerprint": info.get("sha256_fingerprint"),
-        "key_type": info.get("key_type"),
-        "key_size": info.get("key_size"),
-        "self_signed": info.get("self_signed"),
-        "format": fmt,
-    }
+from ansible_collections.tableau.tsm.plugins.module_utils._certificate_check import ARGUMENT_SPEC, execute
+from ansible_collections.tableau.tsm.plugins.module_utils._errors import CheckFailure
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "cert_file": {"type": "path", "required": True},
-            "key_file": {"type": "path", "required": True, "no_log": False},
-            "chain_file": {"type": "path"},
-            "passphrase": {"type": "str", "no_log": True},
-            "expected_hostname": {"type": "str"},
-            "warn_days": {"type": "int", "default": 30},
-            "min_days_left": {"type": "int", "default": 0},
-            "fail_on_error": {"type": "bool", "default": True},
-        },
-        supports_check_mode=True,
-    )
-    params = module.params
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
-    if params["warn_days"] < 0:
-        module.fail_json(msg="warn_days must be 0 or more, got %d" % params["warn_days"])
-    if params["min_days_left"] < 0:
-        module.fail_json(msg="min_days_left must be 0 or more, got %d" % params["min_days_left"])
-
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    # The same work as the action plugin does when the task runs on the controller (plugins/action).
     try:
-        check = check_server_certificate(
-            params["cert_file"],
-            params["key_file"],
-            chain_path=params["chain_file"] or None,
-            passphrase=params["passphrase"] or None,
-            hostname=params["expected_hostname"] or None,
-            warn_days=params["warn_days"],
-        )
-    except Exception as exc:  # pylint: disable=broad-except
-        module.fail_json(msg="certificate check of %s failed unexpectedly: %s" % (params["cert_file"], exc),
-                         exception=traceback.format_exc())
-
-    errors = list(check.errors)
-    warnings = list(check.warnings)
-    result = {"changed": False, "errors": errors, "certificate_warnings": warnings}
-    if check.info:
-        result["certificate"] = _certificate_summary(check.info, check.cert_format)
-        result["fingerprint"] = check.info.get("sha256_fingerprint")
-        days_left = check.info.get("days_left")
-        if (params["min_days_left"] and days_left is not None and 0 <= days_left < params["min_days_left"]
-                and not any("has expired" in e for e in errors)):
-            errors.append("certificate file %s has %d day%s of validity left, less than min_days_left=%d"
-                          % (params["cert_file"], days_left, "" if days_left == 1 else "s",
-                             params["min_days_left"]))
-    if check.key_format is not None:
-        result["key_encrypted"] = bool(check.key_encrypted)
-    if params["chain_file"]:
-        result["chain_length"] = len(check.chain)
-    result["valid"] = not errors
-
-    for warning in warnings:
+        result = execute(module.params)
+    except CheckFailure as exc:
+        for warning in exc.result.pop("warnings", []):
+            module.warn(warning)
+        if exc.traceback:
+            module.fail_json(msg=exc.msg, exception=exc.traceback, **exc.result)
+        module.fail_json(msg=exc.msg, **exc.result)
+    for warning in result.pop("warnings", []):
         module.warn(warning)
-    if errors and params["fail_on_error"]:
-        module.fail_json(msg="certificate check failed: %s" % "; ".join(errors), **result)
     module.exit_json(**result)
 
 

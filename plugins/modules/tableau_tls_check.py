@@ -25,6 +25,11 @@ description:
   - The module never changes anything, neither on the node it runs on nor on the server. It needs no C(tsm).
   - The client lowers its own OpenSSL security level to 0 (C(DEFAULT:@SECLEVEL=0)) for every handshake, so that
     a refused TLS 1.0 or TLS 1.1 handshake is refused by the server, not by the client's own default policy.
+  - When the task runs on the controller (delegated to V(localhost), or a host with the C(local) connection)
+    without become, the check runs inside the controller's Ansible process (in the module's action plugin)
+    instead of a module process. The options and the results are the same; it costs the controller far less
+    CPU. The task variable C(tableau_tsm_inprocess=false) turns this off. With become, C(async), a task
+    C(environment) or any other connection the module runs as a normal module.
 author:
   - tableau.tsm contributors (@tableau-tsm)
 requirements:
@@ -33,6 +38,19 @@ requirements:
 extends_documentation_fragment:
   - tableau.tsm._attributes
   - tableau.tsm._attributes.info_module
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details:
+      - On the controller (the C(local) connection) without become, C(async) or a task C(environment), the action
+        plugin runs the whole check in the controller's Ansible process, with the module's own code, unless the
+        task variable C(tableau_tsm_inprocess) is V(false). Otherwise it runs the module.
+  async:
+    description: Supports being used with the C(async) keyword.
+    support: full
+    details:
+      - An C(async) task always runs as a module process.
 options:
   host:
     description:
@@ -260,6 +278,9 @@ notes:
   - With O(targets) the endpoints are checked in threads of one module run, at most 8 at a time; each target's own
     probes (one connection per protocol, one more for O(ca_file)) run one after the other. The servers see the
     same connections as with one module run per endpoint.
+  - In the controller's process (see the description) the check uses the Python that runs Ansible, not
+    C(ansible_python_interpreter); relative paths (O(expected_cert_file), O(ca_file)) are relative to the
+    playbook directory, as for a module run by the C(local) connection.
 seealso:
   - module: tableau.tsm.tableau_external_ssl
   - module: tableau.tsm.tableau_repository_ssl
@@ -619,286 +640,34 @@ targets:
       protocol: null
 """
 
-import traceback
-
-from concurrent.futures import ThreadPoolExecutor
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.tableau.tsm.plugins.module_utils import _tls
-
-#: At most this many targets are checked at the same time.
-MAX_WORKERS = 8
-
-#: The options that describe one endpoint. An element of targets can set each of them; what it does
-#: not set (None) is taken from the top-level option of the same name.
-ENDPOINT_OPTIONS = ("host", "port", "server_name", "starttls", "postgres_plaintext", "protocols_accepted",
-                    "protocols_refused", "expected_fingerprint", "expected_cert_file", "min_days_left", "ca_file")
-
-#: Suboptions of targets. None has a default, so that "not set" can be told from a value.
-TARGET_SPEC = {
-    "name": {"type": "str"},
-    "host": {"type": "str", "required": True},
-    "port": {"type": "int"},
-    "server_name": {"type": "str"},
-    "starttls": {"type": "str", "choices": ["none", "postgres"]},
-    "postgres_plaintext": {"type": "str", "choices": ["refused", "accepted"]},
-    "protocols_accepted": {"type": "list", "elements": "str"},
-    "protocols_refused": {"type": "list", "elements": "str"},
-    "expected_fingerprint": {"type": "str"},
-    "expected_cert_file": {"type": "path"},
-    "min_days_left": {"type": "int"},
-    "ca_file": {"type": "path"},
-}
-
-
-class InputError(Exception):
-    """Bad input, found before any connection is made."""
-
-
-def _protocol_list(values, option, allow_unprobeable):
-    result = []
-    for name in values or []:
-        canonical = _tls.canonical_protocol(name)
-        if canonical is None:
-            raise InputError("%s: unknown protocol %r; use one of %s" % (
-                option, name, ", ".join(_tls.ALL_PROTOCOLS if allow_unprobeable else _tls.PROBEABLE_PROTOCOLS)))
-        if not allow_unprobeable and canonical in _tls.UNPROBEABLE_PROTOCOLS:
-            raise InputError("%s: %s cannot be probed (no current OpenSSL implements it), so it cannot be "
-                             "required; list it in protocols_refused instead" % (option, canonical))
-        if canonical not in result:
-            result.append(canonical)
-    return result
-
-
-def _clean_host(host):
-    host = (host or "").strip()
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    return host
-
-
-def check_common(params):
-    """Validate the top-level-only options, which apply to every endpoint. Raises InputError."""
-    if params["timeout"] <= 0:
-        raise InputError("timeout must be greater than 0 (got %s)" % params["timeout"])
-    for option in ("postgres_probe_user", "postgres_probe_database"):
-        value = params[option]
-        if not value or "\x00" in value:
-            raise InputError("%s must be a non-empty name without NUL characters" % option)
-
-
-def prepare_endpoint(options, params):
-    """Validate the options of one endpoint and return the keyword arguments of _tls.run_check.
-
-    ``options`` holds ENDPOINT_OPTIONS (for a target: its own merged with the top-level ones),
-    ``params`` the module parameters (for the top-level-only options, see check_common).
-    Reads the certificate files, never connects. Raises InputError.
-    """
-    host = _clean_host(options["host"])
-    if not host:
-        raise InputError("host must not be empty")
-    port = options["port"]
-    if not 1 <= port <= 65535:
-        raise InputError("port %d is out of range (1-65535)" % port)
-    accepted = _protocol_list(options["protocols_accepted"], "protocols_accepted", allow_unprobeable=False)
-    refused = _protocol_list(options["protocols_refused"], "protocols_refused", allow_unprobeable=True)
-    both = [p for p in accepted if p in refused]
-    if both:
-        raise InputError("%s listed in both protocols_accepted and protocols_refused" % ", ".join(both))
-
-    if options["postgres_plaintext"] and options["starttls"] != "postgres":
-        raise InputError("postgres_plaintext=%s needs starttls=postgres (it probes a PostgreSQL repository)"
-                         % options["postgres_plaintext"])
-
-    expected_fingerprint = None
-    if options["expected_fingerprint"]:
-        try:
-            expected_fingerprint = _tls.normalize_fingerprint(options["expected_fingerprint"])
-        except ValueError as exc:
-            raise InputError("expected_fingerprint: %s" % exc)
-
-    expected_der = None
-    try:
-        if options["expected_cert_file"]:
-            expected_der = _tls.load_certificate_file(options["expected_cert_file"])
-        if options["ca_file"]:
-            _tls.check_ca_file(options["ca_file"])
-    except _tls.TLSCheckError as exc:
-        raise InputError(str(exc))
-
-    server_name = options["server_name"]
-    if server_name is None:
-        server_name = host
-
-    return {
-        "host": host,
-        "port": port,
-        "server_name": server_name,
-        "starttls": options["starttls"],
-        "timeout": params["timeout"],
-        "protocols_accepted": accepted,
-        "protocols_refused": refused,
-        "expected_fingerprint": expected_fingerprint,
-        "expected_der": expected_der,
-        "expected_cert_source": options["expected_cert_file"],
-        "min_days_left": options["min_days_left"],
-        "ca_file": options["ca_file"],
-        "postgres_plaintext": options["postgres_plaintext"],
-        "postgres_user": params["postgres_probe_user"],
-        "postgres_database": params["postgres_probe_database"],
-    }
-
-
-def prepare_targets(params):
-    """Validate every element of targets; return [(name, run_check keyword arguments), ...]. Raises InputError."""
-    targets = params["targets"]
-    if not targets:
-        raise InputError("targets must not be empty")
-    jobs = []
-    seen = {}
-    for index, target in enumerate(targets):
-        options = {}
-        for option in ENDPOINT_OPTIONS:
-            value = target.get(option)
-            options[option] = params[option] if value is None else value
-        name = target.get("name")
-        label = name if name is not None else _tls.endpoint(_clean_host(options["host"]), options["port"])
-        try:
-            if name is not None and not name.strip():
-                raise InputError("name must not be empty")
-            kwargs = prepare_endpoint(options, params)
-        except InputError as exc:
-            raise InputError("targets[%d] (%s): %s" % (index, label, exc))
-        if name is None:
-            name = _tls.endpoint(kwargs["host"], kwargs["port"])
-        if name in seen:
-            raise InputError("targets[%d] (%s): the name is already used by targets[%d]; every target needs a "
-                             "unique name (set name to tell targets on the same host and port apart)"
-                             % (index, name, seen[name]))
-        seen[name] = index
-        jobs.append((name, kwargs))
-    return jobs
-
-
-def _error_result(kwargs, error):
-    """The result of a target that could not be checked, with the keys of a _tls.run_check result."""
-    return {
-        "host": kwargs["host"],
-        "port": kwargs["port"],
-        "server_name": kwargs["server_name"],
-        "starttls": kwargs["starttls"],
-        "tls_available": False,
-        "protocol": None,
-        "cipher": None,
-        "certificate": None,
-        "protocols": {},
-        "protocol_details": {},
-        "failures": ["TLS check could not be made: %s" % error],
-        "passed": False,
-    }
-
-
-def check_target(job):
-    """Check one target (in a worker thread). Never raises: errors go to the result's error."""
-    name, kwargs = job
-    error = ""
-    try:
-        result = _tls.run_check(**kwargs)
-    except _tls.TLSCheckError as exc:
-        error = str(exc) or exc.__class__.__name__
-    except Exception as exc:  # pylint: disable=broad-except
-        error = "unexpected error: %s: %s" % (exc.__class__.__name__, exc)
-    if error:
-        result = _error_result(kwargs, error)
-    entry = {"name": name, "host": kwargs["host"], "port": kwargs["port"], "error": error}
-    entry.update(result)
-    return entry
-
-
-def check_targets(jobs):
-    """Check every target, at most MAX_WORKERS at a time; the results are in the order of ``jobs``."""
-    if len(jobs) == 1:
-        return [check_target(jobs[0])]
-    with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(jobs))) as pool:
-        return list(pool.map(check_target, jobs))
-
-
-def run_single(module, kwargs):
-    """The check of O(host): unchanged since before targets existed (errors fail the module)."""
-    where = _tls.endpoint(kwargs["host"], kwargs["port"])
-    try:
-        result = _tls.run_check(**kwargs)
-    except _tls.TLSCheckError as exc:
-        module.fail_json(msg="TLS check of %s failed: %s" % (where, exc), changed=False)
-    except Exception as exc:  # pylint: disable=broad-except
-        module.fail_json(msg="TLS check of %s failed unexpectedly: %s" % (where, exc),
-                         exception=traceback.format_exc(), changed=False)
-
-    result["changed"] = False
-    if result["failures"] and module.params["fail_on_mismatch"]:
-        module.fail_json(
-            msg="TLS check of %s failed: %s" % (where, "; ".join(result["failures"])),
-            **result
-        )
-    module.exit_json(**result)
-
-
-def run_targets(module, jobs):
-    results = check_targets(jobs)
-    failures = ["%s: %s" % (entry["name"], failure) for entry in results for failure in entry["failures"]]
-    result = {
-        "changed": False,
-        "passed": all(entry["passed"] for entry in results),
-        "failures": failures,
-        "targets": results,
-    }
-    if not result["passed"] and module.params["fail_on_mismatch"]:
-        module.fail_json(msg="TLS check failed: %s" % "; ".join(failures), **result)
-    module.exit_json(**result)
+# _tls is imported here too so that tests can replace _tls.run_check through this module.
+from ansible_collections.tableau.tsm.plugins.module_utils import _tls  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.tableau.tsm.plugins.module_utils._errors import CheckFailure
+from ansible_collections.tableau.tsm.plugins.module_utils._tls_check import (
+    ARGUMENT_SPEC,
+    MUTUALLY_EXCLUSIVE,
+    REQUIRED_ONE_OF,
+    execute,
+)
 
 
 def main():
     module = AnsibleModule(
-        argument_spec={
-            "host": {"type": "str"},
-            "targets": {"type": "list", "elements": "dict", "options": TARGET_SPEC},
-            "port": {"type": "int", "default": 443},
-            "server_name": {"type": "str"},
-            "starttls": {"type": "str", "default": "none", "choices": ["none", "postgres"]},
-            "timeout": {"type": "float", "default": 10},
-            "protocols_accepted": {"type": "list", "elements": "str", "default": []},
-            "protocols_refused": {"type": "list", "elements": "str", "default": []},
-            "expected_fingerprint": {"type": "str"},
-            "expected_cert_file": {"type": "path"},
-            "min_days_left": {"type": "int"},
-            "ca_file": {"type": "path"},
-            "fail_on_mismatch": {"type": "bool", "default": True},
-            "postgres_plaintext": {"type": "str", "choices": ["refused", "accepted"]},
-            "postgres_probe_user": {"type": "str", "default": _tls.POSTGRES_PROBE_USER},
-            "postgres_probe_database": {"type": "str", "default": _tls.POSTGRES_PROBE_DATABASE},
-        },
-        required_one_of=[["host", "targets"]],
-        mutually_exclusive=[["host", "targets"]],
+        argument_spec=ARGUMENT_SPEC,
+        required_one_of=REQUIRED_ONE_OF,
+        mutually_exclusive=MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
-    params = module.params
-
-    # Bad input (of every target) fails before any connection.
-    jobs = kwargs = None
+    # The same work as the action plugin does when the task runs on the controller (plugins/action).
     try:
-        check_common(params)
-        if params["targets"] is None:
-            kwargs = prepare_endpoint(params, params)
-        else:
-            jobs = prepare_targets(params)
-    except InputError as exc:
-        module.fail_json(msg=str(exc))
-
-    if jobs is None:
-        run_single(module, kwargs)
-    else:
-        run_targets(module, jobs)
+        result = execute(module.params)
+    except CheckFailure as exc:
+        if exc.traceback:
+            module.fail_json(msg=exc.msg, exception=exc.traceback, **exc.result)
+        module.fail_json(msg=exc.msg, **exc.result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":
