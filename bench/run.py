@@ -51,6 +51,8 @@ RESULTS = os.path.join(BENCH, "results")
 REAL_CALL_S = 5.0        # one tsm CLI call: JVM start + controller round trip
 REAL_RESTART_S = 600.0   # one restarting apply on a 3-node cluster (downtime for every user)
 DOCUMENTED_APPLY_TIMEOUT_S = 1800.0
+# Default knobs: the real-world assumptions above, both divided by this factor (250 ms per call, 30 s per restart).
+DEFAULT_TIME_SCALE = 20.0
 
 # tableau.tsm modules that never call tsm (controller-side checks).
 NO_TSM_MODULES = {"tableau_tls_check", "tableau_certificate_check"}
@@ -418,10 +420,11 @@ def check_targets(results):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    p.add_argument("--time-scale", type=float, default=20.0,
+    p.add_argument("--time-scale", type=float, default=DEFAULT_TIME_SCALE,
                    help="emulate the real-world assumptions (%g s per tsm call, %g s per restart) this many times "
-                        "faster, the same factor for both (default 20: %d ms per call, %d ms per restart)"
-                        % (REAL_CALL_S, REAL_RESTART_S, REAL_CALL_S * 50, REAL_RESTART_S * 50))
+                        "faster, the same factor for both (default %g: %d ms per call, %d ms per restart)"
+                        % (REAL_CALL_S, REAL_RESTART_S, DEFAULT_TIME_SCALE, REAL_CALL_S * 1000 / DEFAULT_TIME_SCALE,
+                           REAL_RESTART_S * 1000 / DEFAULT_TIME_SCALE))
     p.add_argument("--latency-ms", type=int, default=None,
                    help="emulated duration of every tsm call (default: from --time-scale)")
     p.add_argument("--restart-ms", type=int, default=None,

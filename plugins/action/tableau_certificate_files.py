@@ -19,26 +19,12 @@ from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.tableau.tsm.plugins.module_utils._files import CERTIFICATE_FILES_ARGUMENT_SPEC
+
 MODULE = "tableau.tsm.tableau_certificate_files"
 
-# Same options as the module, without the hidden _contents (a task may not set it).
-ARGUMENT_SPEC = {
-    "dest": {"type": "path", "required": True},
-    "dest_mode": {"type": "raw", "default": "0700"},
-    "files": {
-        "type": "list",
-        "elements": "dict",
-        "required": True,
-        "options": {
-            "src": {"type": "path", "required": True},
-            "name": {"type": "str", "required": True},
-            "mode": {"type": "raw", "default": "0600"},
-        },
-    },
-    "owner": {"type": "str"},
-    "group": {"type": "str"},
-    "remove_others": {"type": "bool", "default": False},
-}
+# The module's options, without its hidden _contents (a task may not set it).
+ARGUMENT_SPEC = CERTIFICATE_FILES_ARGUMENT_SPEC
 
 
 class ActionModule(ActionBase):

@@ -53,3 +53,23 @@ attributes:
   idempotent:
     support: full
 """
+
+    # Read-only check modules with an action plugin that runs them inside the controller's process
+    # (plugins/plugin_utils/_inprocess.py).
+    INPROCESS_CHECK = r"""
+options: {}
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details:
+      - On the controller (the C(local) connection) without become, C(async) or a task C(environment), and with the
+        module's Python requirements importable there, the action plugin runs the whole check in the controller's
+        Ansible process, with the module's own code, unless the task variable C(tableau_tsm_inprocess) is V(false).
+        Otherwise it runs the module.
+  async:
+    description: Supports being used with the C(async) keyword.
+    support: full
+    details:
+      - An C(async) task always runs as a module process.
+"""

@@ -81,3 +81,21 @@ class CheckFailure(Exception):
 
     def __str__(self) -> str:
         return self.msg
+
+
+def run_check_module(module: t.Any, execute: t.Callable[[t.Dict[str, t.Any]], t.Dict[str, t.Any]]) -> None:
+    """main() of a read-only check module: ``execute(module.params)`` (the same code the action plugin runs
+    inside the controller's process), its ``warnings`` issued with module.warn, then exit_json, or fail_json
+    for a CheckFailure."""
+    try:
+        result = execute(module.params)
+    except CheckFailure as exc:
+        result = exc.result
+        for warning in result.pop("warnings", None) or []:
+            module.warn(warning)
+        if exc.traceback:
+            module.fail_json(msg=exc.msg, exception=exc.traceback, **result)
+        module.fail_json(msg=exc.msg, **result)
+    for warning in result.pop("warnings", None) or []:
+        module.warn(warning)
+    module.exit_json(**result)

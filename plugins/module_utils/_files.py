@@ -96,3 +96,24 @@ class PrivateCopies:
 
     def __exit__(self, *exc_info: t.Any) -> None:
         self.cleanup()
+
+
+# Options of tableau_certificate_files that a task sets: the module adds its hidden ``_contents`` (set by the
+# action plugin), and the action plugin validates a task's arguments against exactly these.
+CERTIFICATE_FILES_ARGUMENT_SPEC: t.Dict[str, t.Dict[str, t.Any]] = {
+    "dest": {"type": "path", "required": True},
+    "dest_mode": {"type": "raw", "default": "0700"},
+    "files": {
+        "type": "list",
+        "elements": "dict",
+        "required": True,
+        "options": {
+            "src": {"type": "path", "required": True},
+            "name": {"type": "str", "required": True},
+            "mode": {"type": "raw", "default": "0600"},
+        },
+    },
+    "owner": {"type": "str"},
+    "group": {"type": "str"},
+    "remove_others": {"type": "bool", "default": False},
+}

@@ -35,20 +35,7 @@ description:
 extends_documentation_fragment:
   - tableau.tsm._attributes
   - tableau.tsm._attributes.info_module
-attributes:
-  action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
-    support: full
-    details:
-      - On the controller (the C(local) connection) without become, C(async) or a task C(environment), and with
-        C(cryptography) in the controller's Python, the action plugin runs the whole check in the controller's
-        Ansible process, with the module's own code, unless the task variable C(tableau_tsm_inprocess) is V(false).
-        Otherwise it runs the module.
-  async:
-    description: Supports being used with the C(async) keyword.
-    support: full
-    details:
-      - An C(async) task always runs as a module process.
+  - tableau.tsm._attributes.inprocess_check
 requirements:
   - cryptography >= 3.4 (on the host the module runs on)
 options:
@@ -219,23 +206,12 @@ chain_length:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tableau.tsm.plugins.module_utils._certificate_check import ARGUMENT_SPEC, execute
-from ansible_collections.tableau.tsm.plugins.module_utils._errors import CheckFailure
+from ansible_collections.tableau.tsm.plugins.module_utils._errors import run_check_module
 
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    # The same work as the action plugin does when the task runs on the controller (plugins/action).
-    try:
-        result = execute(module.params)
-    except CheckFailure as exc:
-        for warning in exc.result.pop("warnings", []):
-            module.warn(warning)
-        if exc.traceback:
-            module.fail_json(msg=exc.msg, exception=exc.traceback, **exc.result)
-        module.fail_json(msg=exc.msg, **exc.result)
-    for warning in result.pop("warnings", []):
-        module.warn(warning)
-    module.exit_json(**result)
+    run_check_module(module, execute)
 
 
 if __name__ == "__main__":

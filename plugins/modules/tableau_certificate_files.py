@@ -200,6 +200,8 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
+from ansible_collections.tableau.tsm.plugins.module_utils._files import CERTIFICATE_FILES_ARGUMENT_SPEC
+
 
 def _parse_mode(value: t.Any, what: str) -> int:
     """An octal string ('0600', '600') or an int (already numeric) -> int; ValueError otherwise."""
@@ -446,25 +448,11 @@ def run(module: AnsibleModule) -> t.Dict[str, t.Any]:
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={
-            "dest": {"type": "path", "required": True},
-            "dest_mode": {"type": "raw", "default": "0700"},
-            "files": {
-                "type": "list",
-                "elements": "dict",
-                "required": True,
-                "options": {
-                    "src": {"type": "path", "required": True},
-                    "name": {"type": "str", "required": True},
-                    "mode": {"type": "raw", "default": "0600"},
-                },
-            },
-            "owner": {"type": "str"},
-            "group": {"type": "str"},
-            "remove_others": {"type": "bool", "default": False},
+        argument_spec=dict(
+            CERTIFICATE_FILES_ARGUMENT_SPEC,
             # Set by the action plugin: {name: base64 content}. Hidden, never returned.
-            "_contents": {"type": "dict", "no_log": True},
-        },
+            _contents={"type": "dict", "no_log": True},
+        ),
         supports_check_mode=True,
     )
     module.exit_json(**run(module))

@@ -38,19 +38,7 @@ requirements:
 extends_documentation_fragment:
   - tableau.tsm._attributes
   - tableau.tsm._attributes.info_module
-attributes:
-  action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
-    support: full
-    details:
-      - On the controller (the C(local) connection) without become, C(async) or a task C(environment), the action
-        plugin runs the whole check in the controller's Ansible process, with the module's own code, unless the
-        task variable C(tableau_tsm_inprocess) is V(false). Otherwise it runs the module.
-  async:
-    description: Supports being used with the C(async) keyword.
-    support: full
-    details:
-      - An C(async) task always runs as a module process.
+  - tableau.tsm._attributes.inprocess_check
 options:
   host:
     description:
@@ -644,7 +632,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 # _tls is imported here too so that tests can replace _tls.run_check through this module.
 from ansible_collections.tableau.tsm.plugins.module_utils import _tls  # noqa: F401 pylint: disable=unused-import
-from ansible_collections.tableau.tsm.plugins.module_utils._errors import CheckFailure
+from ansible_collections.tableau.tsm.plugins.module_utils._errors import run_check_module
 from ansible_collections.tableau.tsm.plugins.module_utils._tls_check import (
     ARGUMENT_SPEC,
     MUTUALLY_EXCLUSIVE,
@@ -660,14 +648,7 @@ def main():
         mutually_exclusive=MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
-    # The same work as the action plugin does when the task runs on the controller (plugins/action).
-    try:
-        result = execute(module.params)
-    except CheckFailure as exc:
-        if exc.traceback:
-            module.fail_json(msg=exc.msg, exception=exc.traceback, **exc.result)
-        module.fail_json(msg=exc.msg, **exc.result)
-    module.exit_json(**result)
+    run_check_module(module, execute)
 
 
 if __name__ == "__main__":
